@@ -1,0 +1,104 @@
+"""``ragkit`` console script: ``ragkit run``, ``ragkit validate``, ``ragkit chunks``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ragkit.errors import RagkitError
+
+app = typer.Typer(
+    name="ragkit",
+    help="Evaluate and improve the retrieval half of RAG systems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SetOpt = typer.Option(None, "--set", help="Override a config value: KEY=VALUE, e.g. retrievers.bm25.k1=1.2 (repeatable).")
+
+
+def _setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    level = logging.DEBUG if verbose else logging.INFO
+    handler = RichHandler(show_path=False, markup=False, rich_tracebacks=False, level=level if verbose else logging.WARNING)
+    logging.getLogger("ragkit").addHandler(handler)
+    logging.getLogger("ragkit").setLevel(level)
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    config: Path = typer.Argument(..., help="Experiment YAML file, e.g. experiments/quickstart.yaml."),
+    set_: Optional[list[str]] = SetOpt,
+    output_dir: Optional[str] = typer.Option(None, help="Folder for run folders (default: the config's output_dir)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the newest unfinished run of this config."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every cell instead of reusing cached ones."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Log every step."),
+) -> None:
+    """Run an experiment grid and print the leaderboard."""
+    from ragkit.experiment.leaderboard import print_leaderboard
+    from ragkit.experiment.runner import run as run_experiment
+
+    _setup_logging(verbose)
+    try:
+        res = run_experiment(config, overrides=set_ or (), output_dir=output_dir, resume=resume, use_cache=not no_cache)
+    except RagkitError as err:
+        _fail(err)
+    print_leaderboard(res.results, res.primary)
+    typer.echo(f"run folder: {res.run_dir}")
+
+
+@app.command()
+def validate(
+    config: Path = typer.Argument(..., help="Experiment YAML file."),
+    set_: Optional[list[str]] = SetOpt,
+) -> None:
+    """Check a config (names, params, metrics, files, device) and report every problem at once."""
+    from ragkit import validate as validate_config
+
+    try:
+        chunkers, retrievers = validate_config(str(config), tuple(set_ or ()))
+    except RagkitError as err:
+        _fail(err)
+    typer.echo(f"ok: {len(chunkers)} chunker(s) x {len(retrievers)} retriever(s) = {len(chunkers) * len(retrievers)} configurations")
+
+
+@app.command()
+def chunks(
+    config: Path = typer.Argument(..., help="Experiment YAML file (its corpus and chunkers are used)."),
+    model: str = typer.Option("default", help="Embedding model whose max sequence length is checked."),
+    set_: Optional[list[str]] = SetOpt,
+) -> None:
+    """Chunk statistics per chunker: count, sizes, and chunks longer than the model's max sequence length."""
+    from ragkit.cli.chunk_stats import chunk_stats
+
+    try:
+        chunk_stats(str(config), model, tuple(set_ or ()))
+    except RagkitError as err:
+        _fail(err)
+
+
+@app.command()
+def version() -> None:
+    """Print the ragkit version."""
+    from ragkit import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

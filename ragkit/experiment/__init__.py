@@ -1,0 +1,1 @@
+"""Experiments: config schema, grid, validation, cached runner, run folders."""

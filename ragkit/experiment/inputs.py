@@ -1,0 +1,66 @@
+"""Load the corpus, questions and qrels an experiment names, and check they fit together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ragkit.data.types import Document, Qrels, Query
+from ragkit.errors import ConfigError
+from ragkit.experiment.spec import ExperimentSpec
+from ragkit.registry import config_hash
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Inputs:
+    docs: list[Document]
+    queries: list[Query]
+    qrels: Qrels
+
+    def corpus_key(self) -> str:
+        return config_hash([[d.id, d.title, d.text, sorted(d.metadata.items(), key=str)] for d in self.docs])
+
+    def queries_key(self) -> str:
+        return config_hash([[q.id, q.text] for q in self.queries])
+
+
+def _load_corpus(spec: ExperimentSpec):
+    c = spec.corpus
+    path = spec.resolve(c.path)
+    if c.format == "beir":
+        from ragkit.data.beir import load_beir
+
+        return load_beir(path, c.split, on_error=c.on_error, title_in_text=c.title_in_text)
+    if c.format == "jsonl":
+        from ragkit.data.jsonl import load_documents_jsonl
+
+        return load_documents_jsonl(path, on_error=c.on_error, title_in_text=c.title_in_text), [], Qrels()
+    from ragkit.data.folder import load_folder
+
+    return load_folder(path, on_error=c.on_error), [], Qrels()
+
+
+def load_inputs(spec: ExperimentSpec) -> Inputs:
+    """Documents, queries and qrels; raises ConfigError when nothing can be evaluated."""
+    from ragkit.data.jsonl import check_qrels, load_qrels, load_queries_jsonl
+
+    docs, queries, qrels = _load_corpus(spec)
+    if spec.corpus.limit:
+        docs = docs[: spec.corpus.limit]
+    q = spec.questions
+    if q.path:
+        queries = load_queries_jsonl(spec.resolve(q.path), on_error=spec.corpus.on_error)
+        qrels = load_qrels(spec.resolve(q.qrels), on_error=spec.corpus.on_error) if q.qrels else Qrels()
+    if q.limit:
+        queries = queries[: q.limit]
+    if not queries:
+        raise ConfigError("no questions: set questions.path and questions.qrels, or use corpus.format: beir")
+    if qrels:
+        on_error = "warn" if spec.corpus.limit or q.limit else spec.corpus.on_error
+        qrels = check_qrels(qrels.restrict(x.id for x in queries), queries, docs, on_error=on_error, source="qrels")
+        if not qrels:
+            raise ConfigError("no question has a relevance label that points at a loaded document; check questions.qrels")
+    log.info("loaded %d documents, %d questions, %d with labels", len(docs), len(queries), len(qrels))
+    return Inputs(docs, queries, qrels)

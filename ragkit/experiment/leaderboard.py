@@ -1,0 +1,38 @@
+"""The leaderboard: one row per configuration, best first, printed with rich."""
+
+from __future__ import annotations
+
+_SHOWN = ("doc:ndcg@10", "doc:recall@10", "doc:mrr@10", "chunk:ndcg@10", "chunk:recall@10", "monitor:top1_cosine")
+
+
+def leaderboard_frame(results, primary: str):
+    """Wide table: config x (primary metric with CI, a few other metrics, retrieval ms/query)."""
+    r = results.copy()
+    r["column"] = r["level"] + ":" + r["metric"]
+    wide = r.pivot_table(index="config", columns="column", values="mean", sort=False)
+    lo = r.pivot_table(index="config", columns="column", values="ci_low", sort=False)
+    hi = r.pivot_table(index="config", columns="column", values="ci_high", sort=False)
+    cols = [primary] + [c for c in _SHOWN if c in wide and c != primary]
+    out = wide[cols].copy()
+    if primary in lo:
+        out.insert(1, f"{primary} CI", [f"[{a:.3f}, {b:.3f}]" for a, b in zip(lo[primary], hi[primary])])
+    if "cost:retrieve_ms" in wide:
+        out["ms/query"] = wide["cost:retrieve_ms"]
+    return out.sort_values(primary, ascending=False)
+
+
+def print_leaderboard(results, primary: str, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    board = leaderboard_frame(results, primary)
+    table = Table(title=f"Leaderboard (sorted by {primary}, 95% bootstrap CI)", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("configuration")
+    for c in board.columns:
+        table.add_column(c, justify="right")
+    for i, (name, row) in enumerate(board.iterrows(), 1):
+        cells = [v if isinstance(v, str) else f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}" for v in row]
+        table.add_row(str(i), str(name), *cells, style="bold" if i == 1 else None)
+    console.print(table)

@@ -1,0 +1,178 @@
+"""Run an experiment: validate, load, expand the grid, run each cell through cached stages, write the run folder.
+
+Files in ``runs/<name>-<timestamp>/``: ``config.yaml`` (resolved), ``results.parquet``
+(per configuration x metric: mean and 95% bootstrap CI), ``per_query.parquet``,
+``rankings.parquet`` (top max(k) per query), ``state.json`` and ``run.log``.
+Each finished cell is also stored under ``<cache>/cells/<key>/``, so an interrupted
+run restarted with ``resume=True`` continues where it stopped, and an unchanged
+re-run is near-instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ragkit.experiment.grid import Cell, make_cells
+from ragkit.experiment.inputs import Inputs, load_inputs
+from ragkit.experiment.spec import ExperimentSpec, load_spec
+from ragkit.experiment.stages import Stages, _with_model_signatures
+from ragkit.experiment.store import commit_dir, find_resumable, new_run_dir, write_json, write_parquet, write_yaml
+from ragkit.experiment.validate import validate_experiment
+from ragkit.registry import config_hash
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """What a run produced, as pandas DataFrames, and where it was written."""
+
+    run_dir: Path
+    results: Any  # long: config, chunker, retriever, level, metric, mean, ci_low, ci_high, n
+    per_query: Any
+    rankings: Any
+    primary: str
+
+    def leaderboard(self):
+        """One row per configuration, sorted by the primary metric (best first)."""
+        from ragkit.experiment.leaderboard import leaderboard_frame
+
+        return leaderboard_frame(self.results, self.primary)
+
+
+def _cache_root(spec: ExperimentSpec) -> Path:
+    from ragkit.core.cache import cache_root
+
+    if spec.cache_dir:
+        path = spec.resolve(spec.cache_dir)
+        os.environ["RAGKIT_CACHE_DIR"] = str(path)  # the embedding cache follows the experiment's
+        return path
+    return cache_root()
+
+
+def _cell_key(cell: Cell, spec: ExperimentSpec, inputs: Inputs) -> str:
+    sig = _with_model_signatures(
+        [cell.chunker.params, cell.chunker.name, cell.retriever.name, cell.retriever.params, spec.monitor_model]
+    )
+    settings = [spec.metric_names(), spec.levels, spec.depth, spec.where, spec.device]
+    qrels = sorted((q, sorted(map(repr, js))) for q, js in inputs.qrels.items())
+    return config_hash([sig, settings, inputs.corpus_key(), inputs.queries_key(), config_hash(qrels), "cell-v1"])
+
+
+def _load_cell(path: Path):
+    import pandas as pd
+
+    return pd.read_parquet(path / "per_query.parquet"), pd.read_parquet(path / "rankings.parquet")
+
+
+def _save_cell(path: Path, per_query, rankings) -> None:
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    write_parquet(per_query, tmp / "per_query.parquet")
+    write_parquet(rankings, tmp / "rankings.parquet")
+    commit_dir(tmp, path)
+
+
+def _prepare_dir(spec: ExperimentSpec, config_key: str, output_dir: str | None, resume: bool) -> Path:
+    out = Path(output_dir) if output_dir else spec.resolve(spec.output_dir)
+    run_dir = find_resumable(out, spec.name, config_key) if resume else None
+    if run_dir is None:
+        if resume:
+            log.warning("no unfinished run of '%s' with this config under %s; starting a new one", spec.name, out)
+        run_dir = new_run_dir(out, spec.name)
+    else:
+        log.info("resuming %s", run_dir)
+    resolved = spec.model_dump(mode="json")
+    write_yaml(resolved, run_dir / "config.yaml")
+    write_json({"config_key": config_key, "finished": False}, run_dir / "state.json")
+    return run_dir
+
+
+def run(
+    config: ExperimentSpec | dict[str, Any] | str | os.PathLike,
+    *,
+    output_dir: str | None = None,
+    resume: bool = False,
+    overrides: tuple[str, ...] | list[str] = (),
+    use_cache: bool = True,
+    show_progress: bool | None = None,
+) -> RunResult:
+    """Run an experiment from a spec, a config dict or a YAML path; returns the results as DataFrames.
+
+    Example:
+        >>> import ragkit
+        >>> res = ragkit.run("experiments/quickstart.yaml")  # doctest: +SKIP
+        >>> res.leaderboard().head()  # doctest: +SKIP
+    """
+    spec = config if isinstance(config, ExperimentSpec) else load_spec(config, overrides)
+    chunkers, retrievers = validate_experiment(spec)
+    cache = _cache_root(spec)
+    inputs = load_inputs(spec)
+    cells = make_cells(chunkers, retrievers)
+    config_key = config_hash(spec.model_dump(mode="json"))
+    run_dir = _prepare_dir(spec, config_key, output_dir, resume)
+    handler = _attach_log(run_dir)
+    try:
+        frames = _run_cells(cells, spec, inputs, cache, use_cache, show_progress)
+        result = _finish(run_dir, spec, config_key, frames)
+    finally:
+        logging.getLogger("ragkit").removeHandler(handler)
+        handler.close()
+    return result
+
+
+def _run_cells(cells: list[Cell], spec: ExperimentSpec, inputs: Inputs, cache: Path, use_cache: bool, show_progress):
+    from ragkit.core.runtime import seed_everything
+    from ragkit.experiment.cells import run_cell
+    from ragkit.experiment.progress import cell_progress
+
+    seed_everything(spec.seed)
+    stages = Stages(cache, inputs.corpus_key(), inputs.queries_key(), spec.depth, spec.where, spec.device, reuse=use_cache)
+
+    def embedder():
+        from ragkit.core.models import get_embedder
+
+        return get_embedder(spec.monitor_model, spec.device)
+
+    frames = []
+    with cell_progress(len(cells), show_progress) as advance:
+        for cell in cells:
+            path = cache / "cells" / _cell_key(cell, spec, inputs)
+            if use_cache and (path / "rankings.parquet").is_file():
+                log.info("cell %s: cached", cell.name)
+                frames.append(_load_cell(path))
+            else:
+                log.info("cell %s: running", cell.name)
+                frames.append(run_cell(cell, spec, inputs, stages, embedder))
+                _save_cell(path, *frames[-1])
+            advance(cell.name)
+    return frames
+
+
+def _finish(run_dir: Path, spec: ExperimentSpec, config_key: str, frames) -> RunResult:
+    import pandas as pd
+
+    from ragkit.experiment.summary import summarize_cells
+
+    per_query = pd.concat([f[0] for f in frames], ignore_index=True)
+    rankings = pd.concat([f[1] for f in frames], ignore_index=True)
+    results = summarize_cells(per_query, n_resamples=spec.bootstrap, seed=spec.seed)
+    write_parquet(per_query, run_dir / "per_query.parquet")
+    write_parquet(rankings, run_dir / "rankings.parquet")
+    write_parquet(results, run_dir / "results.parquet")
+    write_json({"config_key": config_key, "finished": True, "cells": len(frames)}, run_dir / "state.json")
+    return RunResult(run_dir, results, per_query, rankings, spec.primary)
+
+
+def _attach_log(run_dir: Path) -> logging.Handler:
+    handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger("ragkit")
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return handler

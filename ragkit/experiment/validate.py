@@ -1,0 +1,85 @@
+"""Check a whole experiment before anything expensive runs, reporting every problem at once.
+
+Resolves every component name through its registry (with did-you-mean), validates
+every expanded component config, parses every metric, checks that files exist and
+that the device is available. Loading data (queries/qrels overlap) is checked by
+the runner right after loading, before any model or index is built.
+"""
+
+from __future__ import annotations
+
+from ragkit.errors import ConfigError
+from ragkit.experiment.grid import ComponentSpec, expand_components
+from ragkit.experiment.spec import ExperimentSpec
+from ragkit.registry import CHUNKERS, RETRIEVERS, Registry
+
+
+def _check_components(field: str, specs: list[dict], registry: Registry, problems: list[str]) -> list[ComponentSpec]:
+    out: list[ComponentSpec] = []
+    for i, spec in enumerate(specs):
+        try:
+            concrete = expand_components([spec], registry)
+        except ConfigError as err:
+            problems.append(f"{field}[{i}]: {err}")
+            continue
+        for cs in concrete:
+            try:
+                registry.get(cs.name).Config(**cs.params)
+            except Exception as err:  # pydantic ValidationError -> readable lines
+                from pydantic import ValidationError
+
+                from ragkit.registry import format_validation_error
+
+                if isinstance(err, ValidationError):
+                    problems += [f"{field}[{i}] ({cs.name}).{line}" for line in format_validation_error(err)]
+                else:
+                    problems.append(f"{field}[{i}] ({cs.name}): {err}")
+            else:
+                out.append(cs)
+    return out
+
+
+def _check_paths(spec: ExperimentSpec, problems: list[str]) -> None:
+    corpus = spec.resolve(spec.corpus.path)
+    if corpus is not None and not corpus.exists():
+        problems.append(f"corpus.path: '{spec.corpus.path}' does not exist (resolved to {corpus})")
+    q = spec.questions
+    for fld in ("path", "qrels"):
+        value = getattr(q, fld)
+        if value is not None and not spec.resolve(value).exists():
+            problems.append(f"questions.{fld}: '{value}' does not exist (resolved to {spec.resolve(value)})")
+    if spec.corpus.format != "beir" and (q.path is None) != (q.qrels is None):
+        problems.append("questions: give both 'path' (questions) and 'qrels', or neither")
+
+
+def _check_metrics(spec: ExperimentSpec, problems: list[str]) -> None:
+    from ragkit.metrics.ir import validate_metrics
+
+    try:
+        validate_metrics(spec.metric_names())
+    except ConfigError as err:
+        problems.append(f"metrics: {err}")
+    level, _, metric = spec.primary.rpartition(":")
+    if level not in spec.levels or metric not in spec.metric_names():
+        problems.append(
+            f"primary: '{spec.primary}' is not computed; use LEVEL:METRIC@K from levels {spec.levels} "
+            f"and metrics {spec.metric_names()[:4]}..., e.g. '{spec.levels[0] if spec.levels else 'doc'}:{spec.metric_names()[0]}'"
+        )
+
+
+def validate_experiment(spec: ExperimentSpec) -> tuple[list[ComponentSpec], list[ComponentSpec]]:
+    """(chunker specs, retriever specs) of a valid experiment; ConfigError listing every problem otherwise."""
+    problems: list[str] = []
+    chunkers = _check_components("chunkers", spec.chunkers, CHUNKERS, problems)
+    retrievers = _check_components("retrievers", spec.retrievers, RETRIEVERS, problems)
+    _check_paths(spec, problems)
+    _check_metrics(spec, problems)
+    try:
+        from ragkit.core.runtime import resolve_device
+
+        resolve_device(spec.device)
+    except ConfigError as err:
+        problems.append(f"device: {err}")
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) in experiment '{spec.name}':\n  " + "\n  ".join(problems))
+    return chunkers, retrievers
