@@ -21,18 +21,27 @@ def leaderboard_frame(results, primary: str):
     return out.sort_values(primary, ascending=False)
 
 
+_HEADERS = {
+    "doc:recall@10": "R@10",
+    "doc:mrr@10": "MRR@10",
+    "chunk:ndcg@10": "chunk\nnDCG@10",
+    "chunk:recall@10": "chunk\nR@10",
+    "monitor:top1_cosine": "top-1\ncosine",
+}
+
+
 def print_leaderboard(results, primary: str, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 120))
     board = leaderboard_frame(results, primary)
-    table = Table(title=f"Leaderboard (sorted by {primary}, 95% bootstrap CI)", show_lines=False)
+    table = Table(title=f"Leaderboard (sorted by {primary}, 95% bootstrap CI)", show_lines=False, pad_edge=False)
     table.add_column("#", justify="right")
-    table.add_column("configuration")
+    table.add_column("configuration", no_wrap=True)
     for c in board.columns:
-        table.add_column(c, justify="right")
+        table.add_column(_HEADERS.get(c, c), justify="right", no_wrap=True)
     for i, (name, row) in enumerate(board.iterrows(), 1):
-        cells = [v if isinstance(v, str) else f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}" for v in row]
+        cells = [v if isinstance(v, str) else f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}" for v in row]
         table.add_row(str(i), str(name), *cells, style="bold" if i == 1 else None)
     console.print(table)

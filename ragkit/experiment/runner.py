@@ -77,7 +77,7 @@ def _save_cell(path: Path, per_query, rankings) -> None:
 
 
 def _prepare_dir(spec: ExperimentSpec, config_key: str, output_dir: str | None, resume: bool) -> Path:
-    out = Path(output_dir) if output_dir else spec.resolve(spec.output_dir)
+    out = (Path(output_dir) if output_dir else spec.resolve(spec.output_dir)).resolve()
     run_dir = find_resumable(out, spec.name, config_key) if resume else None
     if run_dir is None:
         if resume:

@@ -8,10 +8,12 @@ the runner right after loading, before any model or index is built.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from ragkit.errors import ConfigError
 from ragkit.experiment.grid import ComponentSpec, expand_components
 from ragkit.experiment.spec import ExperimentSpec
-from ragkit.registry import CHUNKERS, RETRIEVERS, Registry
+from ragkit.registry import CHUNKERS, RETRIEVERS, Registry, format_validation_error
 
 
 def _check_components(field: str, specs: list[dict], registry: Registry, problems: list[str]) -> list[ComponentSpec]:
@@ -24,18 +26,17 @@ def _check_components(field: str, specs: list[dict], registry: Registry, problem
             continue
         for cs in concrete:
             try:
-                registry.get(cs.name).Config(**cs.params)
-            except Exception as err:  # pydantic ValidationError -> readable lines
-                from pydantic import ValidationError
-
-                from ragkit.registry import format_validation_error
-
-                if isinstance(err, ValidationError):
-                    problems += [f"{field}[{i}] ({cs.name}).{line}" for line in format_validation_error(err)]
-                else:
-                    problems.append(f"{field}[{i}] ({cs.name}): {err}")
+                cfg = registry.get(cs.name).Config(**cs.params)
+            except ValidationError as err:
+                problems += [f"{field}[{i}] ({cs.name}).{line}" for line in format_validation_error(err)]
+            except ConfigError as err:
+                problems.append(f"{field}[{i}] ({cs.name}): {err}")
             else:
                 out.append(cs)
+                # a hybrid's sub-retrievers are components too: check their names and params now
+                subs = [{"name": s.name, **s.params} for s in getattr(cfg, "retrievers", None) or [] if hasattr(s, "params")]
+                if subs:
+                    _check_components(f"{field}[{i}].retrievers", subs, RETRIEVERS, problems)
     return out
 
 

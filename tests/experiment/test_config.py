@@ -34,7 +34,7 @@ def test_all_problems_reported_together(tmp_path):
     cfg = base(
         tmp_path,
         chunkers=[{"name": "chars", "size": "big"}, {"name": "charz"}],
-        retrievers=[{"name": "bm25", "k1": "x", "nope": 1}],
+        retrievers=[{"name": "bm25", "k1": "x", "nope": 1}, {"name": "hybrid", "retrievers": [{"name": "bm52"}, {"name": "dense", "params": {"block_size": 0}}]}],
         metrics=["ndgc"],
         primary="doc:ndcg@10",
         device="tpu",
@@ -44,7 +44,8 @@ def test_all_problems_reported_together(tmp_path):
         validate_experiment(load_spec(cfg))
     msg = str(err.value)
     for part in ["chunkers[0] (chars).size", "'big'", "unknown chunker 'charz'", "Did you mean 'chars'",
-                 "retrievers[0] (bm25).k1", "retrievers[0] (bm25).nope", "corpus.path", "metrics:", "ndgc", "device:"]:
+                 "retrievers[0] (bm25).k1", "retrievers[0] (bm25).nope", "retrievers[1].retrievers[0]: unknown retriever 'bm52'",
+                 "retrievers[1].retrievers[1] (dense).block_size", "corpus.path", "metrics:", "ndgc", "device:"]:
         assert part in msg, part
 
 
