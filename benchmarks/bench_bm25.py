@@ -22,44 +22,15 @@ best case) is timed on the same subset as a second baseline.
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from ragkit.data.types import Chunk, Query, Run
+from beir_chunks import load_beir_chunks
+
+from ragkit.data.types import Query, Run
 from ragkit.retrieval.bm25 import BM25Retriever
-
-
-def load_beir(folder: Path, split: str = "test") -> tuple[list[Chunk], list[Query], dict[str, dict[str, int]]]:
-    """Chunks (one per document, title in metadata), the split's queries, and its qrels."""
-    corpus = folder / "corpus.jsonl.gz"
-    opener = gzip.open if corpus.exists() else open
-    corpus = corpus if corpus.exists() else folder / "corpus.jsonl"
-    chunks = []
-    with opener(corpus, "rt", encoding="utf-8") as f:
-        for line in f:
-            d = json.loads(line)
-            text = d.get("text") or ""
-            doc_id = str(d["_id"])
-            chunks.append(Chunk(doc_id, doc_id, text, 0, len(text), {"title": d.get("title") or ""}))
-    qrels: dict[str, dict[str, int]] = {}
-    with open(folder / "qrels" / f"{split}.tsv", encoding="utf-8", newline="") as f:
-        rows = csv.reader(f, delimiter="\t")
-        next(rows)  # header: query-id, corpus-id, score
-        for row in rows:
-            qid, did, grade = (x.strip() for x in row[:3])
-            qrels.setdefault(qid, {})[did] = int(grade)
-    queries = []
-    with open(folder / "queries.jsonl", encoding="utf-8") as f:
-        for line in f:
-            q = json.loads(line)
-            if str(q["_id"]) in qrels:
-                queries.append(Query(str(q["_id"]), q["text"]))
-    return chunks, queries, qrels
 
 
 def evaluate(run: Run, qrels: dict[str, dict[str, int]]) -> dict[str, float]:
@@ -166,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.path / "queries.jsonl").exists():
         print(f"no BEIR dataset at {args.path} (expected queries.jsonl, corpus.jsonl.gz, qrels/test.tsv)")
         return 2
-    chunks, queries, qrels = load_beir(args.path)
+    chunks, queries, qrels = load_beir_chunks(args.path)
     params = {"k1": args.k1, "b": args.b, "stem": args.stem, "stopwords": args.stopwords}
     print(f"{args.path.name}: {len(chunks)} documents, {len(queries)} test queries; settings {params}")
     bench_engines(chunks, queries, qrels, params, args.queries)

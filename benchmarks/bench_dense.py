@@ -24,9 +24,6 @@ pytrec_eval (published all-MiniLM-L6-v2 SciFact nDCG@10: 0.645).
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
-import json
 import statistics
 import sys
 import time
@@ -34,38 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ragkit.data.types import Chunk, Query
+from beir_chunks import load_beir_chunks
+
 from ragkit.retrieval.dense import DenseRetriever
 
 PUBLISHED_NDCG10 = {"scifact": 0.645}
-
-
-def load_beir(folder: Path, split: str = "test") -> tuple[list[Chunk], list[Query], dict[str, dict[str, int]]]:
-    """One chunk per document (``title + " " + text``), the split's queries and its qrels."""
-    corpus = folder / "corpus.jsonl.gz"
-    opener = gzip.open if corpus.exists() else open
-    corpus = corpus if corpus.exists() else folder / "corpus.jsonl"
-    chunks = []
-    with opener(corpus, "rt", encoding="utf-8") as f:
-        for line in f:
-            d = json.loads(line)
-            text = f"{d.get('title') or ''} {d.get('text') or ''}".strip()
-            doc_id = str(d["_id"])
-            chunks.append(Chunk(doc_id, doc_id, text, 0, len(text)))
-    qrels: dict[str, dict[str, int]] = {}
-    with open(folder / "qrels" / f"{split}.tsv", encoding="utf-8", newline="") as f:
-        rows = csv.reader(f, delimiter="\t")
-        next(rows)  # header: query-id, corpus-id, score
-        for row in rows:
-            qid, did, grade = (x.strip() for x in row[:3])
-            qrels.setdefault(qid, {})[did] = int(grade)
-    queries = []
-    with open(folder / "queries.jsonl", encoding="utf-8") as f:
-        for line in f:
-            q = json.loads(line)
-            if str(q["_id"]) in qrels:
-                queries.append(Query(str(q["_id"]), q["text"]))
-    return chunks, queries, qrels
 
 
 def time_ragkit(r: DenseRetriever, qids: list[str], qvecs: np.ndarray, k: int, repeats: int):
@@ -112,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
-    chunks, queries, qrels = load_beir(args.folder)
+    chunks, queries, qrels = load_beir_chunks(args.folder, title_in_text=True)
     r = DenseRetriever(model=args.model, device=args.device, uri=args.uri)
     emb = r.embedder
     print(f"dataset {args.folder.name}: {len(chunks)} docs (one chunk each), {len(queries)} test queries")

@@ -80,10 +80,8 @@ def expand_values(spec: dict[str, Any], list_fields: set[str]) -> list[dict[str,
 
 
 def _label(spec: dict[str, Any], varying: set[str]) -> str:
-    if spec.get("label"):
-        return str(spec["label"])
     shown = [f"{k}={_short(v)}" for k, v in spec.items() if k in varying]
-    return spec["name"] + (f"({', '.join(shown)})" if shown else "")
+    return str(spec.get("label") or spec["name"]) + (f"({', '.join(shown)})" if shown else "")
 
 
 def _short(v: Any) -> str:
@@ -101,7 +99,7 @@ def expand_components(specs: list[dict[str, Any]], registry: Registry) -> list[C
         concrete += expand_values(spec, list_fields(registry, spec["name"]))
     out, seen = [], set()
     for spec in concrete:
-        same_name = [s for s in concrete if s["name"] == spec["name"]]
+        same_name = [s for s in concrete if (s.get("label"), s["name"]) == (spec.get("label"), spec["name"])]
         keys = {k for s in same_name for k in s if k not in ("name", "label")}
         varying = {k for k in keys if len({repr(s.get(k)) for s in same_name}) > 1}
         params = {k: v for k, v in spec.items() if k not in ("name", "label")}

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import gzip
-import json
 
 import pytest
 
 from ragkit.data.beir import load_beir
 from ragkit.data.folder import load_folder, split_front_matter
 from ragkit.data.html_text import html_to_text
-from ragkit.data.jsonl import check_qrels, load_documents_jsonl, load_qrels, load_queries_jsonl
+from ragkit.data.jsonl import check_qrels, load_documents_jsonl, load_qrels
 from ragkit.data.types import Chunk, Judgment, Qrels, Query, Run, Hit
 from ragkit.errors import DataValidationError
 
