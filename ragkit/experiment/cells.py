@@ -51,6 +51,8 @@ def run_cell(cell: Cell, spec: ExperimentSpec, inputs: Inputs, stages: Stages, e
     per_query["index_s"] = timings["index_s"]
     per_query["eval_s"] = eval_s
     per_query["n_chunks"] = len(chunks)
+    if "ann_recall@10" in timings:
+        per_query["ann_recall@10"] = timings["ann_recall@10"]
     per_query = per_query.reset_index()
     per_query.insert(0, "config", cell.name)
     per_query.insert(1, "chunker", cell.chunker.label)

@@ -88,6 +88,8 @@ class Stages:
             t1 = time.perf_counter()
             run = retriever.retrieve(queries, self.depth, self.where)
             result = (run, {"index_s": t1 - t0, "retrieve_s": time.perf_counter() - t1})
+            if getattr(retriever, "ann_active", False):  # an approximate index: say what the speed costs
+                result[1]["ann_recall@10"] = float(retriever.ann_recall(queries, k=10))
         write_parquet(result[0].to_frame(), path)
         _write_timings(path, result[1])
         self._runs[key] = result

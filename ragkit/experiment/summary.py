@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 ID_COLUMNS = ("config", "chunker", "retriever", "query_id")
-_TIMING = ("retrieve_ms", "index_s", "eval_s", "n_chunks", "n_hits")
+_TIMING = ("retrieve_ms", "index_s", "eval_s", "n_chunks", "n_hits", "ann_recall@10")
 
 
 def summarize_cells(per_query, *, n_resamples: int = 1000, seed: int = 0):

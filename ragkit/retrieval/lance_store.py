@@ -74,7 +74,7 @@ def import_lancedb():
         return sys.modules["lancedb"]
     import os
 
-    os.environ.setdefault("LANCE_LOG", "error")  # "No existing dataset ... will be created" is not a warning for us
+    os.environ.setdefault("LANCEDB_LOG", "error")  # "No existing dataset ... will be created" is not a warning for us
     shadow = sys.modules.get("datasets")
     hide = shadow is not None and getattr(shadow, "__file__", None) is None
     if hide:

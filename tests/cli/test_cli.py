@@ -27,3 +27,9 @@ def test_validate_reports_bad_override_and_exits_2():
     res = runner.invoke(app, ["validate", str(ROOT / "experiments" / "quickstart.yaml"), "--set", "retrievers.bm25.name=bm52"])
     assert res.exit_code == 2
     assert "unknown retriever 'bm52'" in res.output and "Did you mean 'bm25'" in res.output
+
+
+def test_chunks_reports_overlong(embedder):
+    res = runner.invoke(app, ["chunks", str(ROOT / "experiments" / "quickstart.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "tokens" in res.output and "0 (> 256 tokens)" in res.output  # token windows fit the model exactly

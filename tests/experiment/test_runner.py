@@ -143,3 +143,14 @@ def test_killed_run_resumes_without_redoing_cells(tmp_path, isolated_cache):
     clean = pd.read_parquet(next((tmp_path / "fresh").iterdir()) / "per_query.parquet")
     cols = [c for c in clean.columns if c not in ("retrieve_ms", "index_s", "eval_s")]
     pd.testing.assert_frame_equal(resumed[cols], clean[cols])
+
+
+def test_ann_index_recall_is_reported(tmp_path, isolated_cache, embedder):
+    cfg = make_experiment(
+        tmp_path,
+        chunkers=[{"name": "chars", "size": 80, "overlap": 20}],
+        retrievers=[{"name": "dense", "ann": "hnsw", "ann_threshold": 0}],
+    )
+    res = ragkit.run(str(cfg))
+    row = res.results[(res.results.level == "cost") & (res.results.metric == "ann_recall@10")]
+    assert len(row) == 1 and 0.0 <= row["mean"].iloc[0] <= 1.0
