@@ -86,7 +86,22 @@ class Judgment:
         return chunk.start < self.end and self.start < chunk.end  # type: ignore[operator]
 
 
-class Qrels(Mapping[str, tuple[Judgment, ...]]):
+class _ByQuery(Mapping[str, tuple]):
+    """Read-only mapping query id -> tuple, shared by Qrels and Run."""
+
+    _data: dict[str, tuple]
+
+    def __getitem__(self, qid: str) -> tuple:
+        return self._data[qid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Qrels(_ByQuery):
     """Relevance labels: query id -> judgments. Grades <= 0 mean judged non-relevant.
 
     >>> q = Qrels({"q1": [Judgment("d1", 2), Judgment("d2", 1, start=10, end=20)]})
@@ -98,15 +113,6 @@ class Qrels(Mapping[str, tuple[Judgment, ...]]):
         self._data: dict[str, tuple[Judgment, ...]] = {
             str(qid): tuple(js) for qid, js in (data or {}).items()
         }
-
-    def __getitem__(self, qid: str) -> tuple[Judgment, ...]:
-        return self._data[qid]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def __repr__(self) -> str:
         n = sum(len(v) for v in self._data.values())
@@ -156,7 +162,7 @@ class Hit:
     score: float
 
 
-class Run(Mapping[str, tuple[Hit, ...]]):
+class Run(_ByQuery):
     """A ranking per query: query id -> hits, best first.
 
     Order is by descending score; ties are broken by ascending ``chunk_id`` so that a
@@ -170,15 +176,6 @@ class Run(Mapping[str, tuple[Hit, ...]]):
             if sort:
                 hits = tuple(sorted(hits, key=lambda h: (-h.score, h.chunk_id)))
             self._data[str(qid)] = hits
-
-    def __getitem__(self, qid: str) -> tuple[Hit, ...]:
-        return self._data[qid]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def __repr__(self) -> str:
         return f"Run({len(self)} queries)"
