@@ -165,4 +165,10 @@ RETRIEVERS: Registry = Registry(
         "hybrid": "ragkit.retrieval.hybrid:HybridRetriever",
     },
 )
-RERANKERS: Registry = Registry("reranker", {})
+RERANKERS: Registry = Registry(
+    "reranker",
+    {
+        "cross_encoder": "ragkit.rerank.cross_encoder:CrossEncoderReranker",
+        "late_interaction": "ragkit.rerank.late_interaction:LateInteractionReranker",
+    },
+)

@@ -14,7 +14,7 @@ def chunk_stats(config: str, model: str, overrides: tuple[str, ...]) -> None:
     from ragkit.registry import CHUNKERS
 
     spec = load_spec(config, overrides)
-    chunkers, _ = validate_experiment(spec)
+    chunkers = validate_experiment(spec).chunkers
     docs = _load_corpus(spec)[0]
     table = Table(title=f"Chunks of {len(docs)} documents (model: {model})")
     for col in ("chunker", "chunks", "mean chars", "max chars", "over max_seq_length"):

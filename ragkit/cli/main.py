@@ -67,10 +67,13 @@ def validate(
     from ragkit import validate as validate_config
 
     try:
-        chunkers, retrievers = validate_config(str(config), tuple(set_ or ()))
+        grid = validate_config(str(config), tuple(set_ or ()))
     except RagkitError as err:
         _fail(err)
-    typer.echo(f"ok: {len(chunkers)} chunker(s) x {len(retrievers)} retriever(s) = {len(chunkers) * len(retrievers)} configurations")
+    sizes = f"{len(grid.chunkers)} chunker(s) x {len(grid.retrievers)} retriever(s)"
+    if grid.rerankers != [None]:
+        sizes += f" x {len(grid.rerankers)} rerank option(s)"
+    typer.echo(f"ok: {sizes} = {len(grid.cells())} configurations")
 
 
 @app.command()

@@ -35,7 +35,10 @@ def run_cell(cell: Cell, spec: ExperimentSpec, inputs: Inputs, stages: Stages, e
     import pandas as pd
 
     chunks = stages.chunks(inputs.docs, cell.chunker)
-    run, timings = stages.run(inputs.docs, inputs.queries, cell.chunker, cell.retriever)
+    if cell.reranker:
+        first, run, timings = stages.rerank(inputs.docs, inputs.queries, cell.chunker, cell.retriever, cell.reranker)
+    else:
+        run, timings = stages.run(inputs.docs, inputs.queries, cell.chunker, cell.retriever)
     t = time.perf_counter()
     per_query = pd.DataFrame(index=pd.Index([q.id for q in inputs.queries], name="query_id"))
     if inputs.qrels:
@@ -45,6 +48,11 @@ def run_cell(cell: Cell, spec: ExperimentSpec, inputs: Inputs, stages: Stages, e
     texts = {c.id: c.indexed_text for c in chunks}
     monitor = _monitor(run, inputs, texts, embedder, kmax)
     per_query = per_query.join(monitor)
+    if cell.reranker:
+        from ragkit.metrics.monitoring import rerank_monitor
+
+        per_query = per_query.join(rerank_monitor(first, run, inputs.queries, kmax))
+        per_query["rerank_ms"] = [timings["rerank_ms"].get(q.id, np.nan) for q in inputs.queries]
     n = max(len(inputs.queries), 1)
     per_query["n_hits"] = [len(run.get(q.id, ())) for q in inputs.queries]
     per_query["retrieve_ms"] = 1000 * timings["retrieve_s"] / n
@@ -57,7 +65,7 @@ def run_cell(cell: Cell, spec: ExperimentSpec, inputs: Inputs, stages: Stages, e
     per_query.insert(0, "config", cell.name)
     per_query.insert(1, "chunker", cell.chunker.label)
     per_query.insert(2, "retriever", cell.retriever.label)
-    rankings = run.cutoff(kmax).to_frame()
+    rankings = run.cutoff(kmax).to_frame("rerank" if cell.reranker else "retrieve")
     rankings.insert(0, "config", cell.name)
     return per_query, rankings
 

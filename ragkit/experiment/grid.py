@@ -36,13 +36,16 @@ class Cell:
 
     chunker: ComponentSpec
     retriever: ComponentSpec
+    reranker: ComponentSpec | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.chunker.label} | {self.retriever.label}"
+        tail = f" | {self.reranker.label}" if self.reranker else ""
+        return f"{self.chunker.label} | {self.retriever.label}{tail}"
 
     def key(self) -> str:
-        return config_hash([self.chunker.key(), self.retriever.key()])
+        parts = [self.chunker.key(), self.retriever.key()]
+        return config_hash(parts + [self.reranker.key()] if self.reranker else parts)
 
 
 def _accepts_list(annotation: Any) -> bool:
@@ -120,5 +123,13 @@ def _dedupe_labels(specs: list[ComponentSpec]) -> None:
             specs[i] = ComponentSpec(s.name, s.params, f"{s.label}#{n + 1}")
 
 
-def make_cells(chunkers: list[ComponentSpec], retrievers: list[ComponentSpec]) -> list[Cell]:
-    return [Cell(c, r) for c in chunkers for r in retrievers]
+@dataclass(frozen=True)
+class Grid:
+    """The expanded components of an experiment; ``None`` in ``rerankers`` means "no rerank stage"."""
+
+    chunkers: list[ComponentSpec]
+    retrievers: list[ComponentSpec]
+    rerankers: list[ComponentSpec | None] = field(default_factory=lambda: [None])
+
+    def cells(self) -> list[Cell]:
+        return [Cell(c, r, x) for c in self.chunkers for r in self.retrievers for x in self.rerankers]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragkit.experiment.grid import Cell, make_cells
+from ragkit.experiment.grid import Cell
 from ragkit.experiment.inputs import Inputs, load_inputs
 from ragkit.experiment.spec import ExperimentSpec, load_spec
 from ragkit.experiment.stages import Stages, _with_model_signatures
@@ -55,8 +55,9 @@ def _cache_root(spec: ExperimentSpec) -> Path:
 
 
 def _cell_key(cell: Cell, spec: ExperimentSpec, inputs: Inputs) -> str:
+    rerank = [cell.reranker.name, cell.reranker.params] if cell.reranker else []
     sig = _with_model_signatures(
-        [cell.chunker.params, cell.chunker.name, cell.retriever.name, cell.retriever.params, spec.monitor_model]
+        [cell.chunker.params, cell.chunker.name, cell.retriever.name, cell.retriever.params, spec.monitor_model, *rerank]
     )
     settings = [spec.metric_names(), spec.levels, spec.depth, spec.where, spec.device]
     qrels = sorted((q, sorted(map(repr, js))) for q, js in inputs.qrels.items())
@@ -108,10 +109,10 @@ def run(
         >>> res.leaderboard().head()  # doctest: +SKIP
     """
     spec = config if isinstance(config, ExperimentSpec) else load_spec(config, overrides)
-    chunkers, retrievers = validate_experiment(spec)
+    grid = validate_experiment(spec)
     cache = _cache_root(spec)
     inputs = load_inputs(spec)
-    cells = make_cells(chunkers, retrievers)
+    cells = grid.cells()
     config_key = config_hash(spec.model_dump(mode="json"))
     run_dir = _prepare_dir(spec, config_key, output_dir, resume)
     handler = _attach_log(run_dir)

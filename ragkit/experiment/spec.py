@@ -51,6 +51,9 @@ class ExperimentSpec(_Strict):
     questions: QuestionsSpec = QuestionsSpec()
     chunkers: list[dict[str, Any]] = Field(default_factory=lambda: [{"name": "chars"}])
     retrievers: list[dict[str, Any]] = Field(default_factory=lambda: [{"name": "bm25"}])
+    rerankers: list[dict[str, Any]] = Field(
+        default_factory=list, description="rerank stages; {name: none} keeps the un-reranked cell in the grid"
+    )
     metrics: list[str] = Field(default_factory=lambda: ["ndcg", "recall", "mrr", "hit_rate", "precision", "map"])
     k: list[int] = Field(default_factory=lambda: [1, 3, 5, 10])
     levels: list[Literal["doc", "chunk"]] = Field(default_factory=lambda: ["doc", "chunk"])
@@ -65,10 +68,10 @@ class ExperimentSpec(_Strict):
     cache_dir: str | None = None
     base_dir: str = Field(".", description="folder that relative paths are resolved against (set by the loader)")
 
-    @field_validator("chunkers", "retrievers")
+    @field_validator("chunkers", "retrievers", "rerankers")
     @classmethod
-    def _named(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not v:
+    def _named(cls, v: list[dict[str, Any]], info) -> list[dict[str, Any]]:
+        if not v and info.field_name != "rerankers":
             raise ValueError("give at least one entry")
         for i, item in enumerate(v):
             if not isinstance(item, dict) or "name" not in item:

@@ -16,7 +16,7 @@ from typing import Any
 from ragkit.data.types import Chunk, Document, Query, Run
 from ragkit.experiment.grid import ComponentSpec
 from ragkit.experiment.store import write_parquet
-from ragkit.registry import CHUNKERS, RETRIEVERS, config_hash
+from ragkit.registry import CHUNKERS, RERANKERS, RETRIEVERS, config_hash
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,31 @@ class Stages:
         _write_timings(path, result[1])
         self._runs[key] = result
         return result
+
+    def rerank(self, docs, queries: Sequence[Query], chunker: ComponentSpec, retriever: ComponentSpec, spec: ComponentSpec):
+        """(first-stage run, reranked run, timings with ``rerank_s`` and per-query ``rerank_ms``)."""
+        first, timings = self.run(docs, queries, chunker, retriever)
+        params = dict(spec.params)
+        if "device" in RERANKERS.get(spec.name).Config.model_fields and "device" not in params:
+            params["device"] = self.device
+        key = config_hash([self.run_key(chunker, retriever.name, self._params(retriever)), spec.name, _with_model_signatures(params)])
+        path = self.dir / "reranked" / f"{key}.parquet"
+        if self.reuse and path.is_file() and key not in self._runs:
+            import pandas as pd
+
+            self._runs[key] = (Run.from_frame(pd.read_parquet(path)), _read_timings(path))
+        if key not in self._runs:
+            reranker = RERANKERS.create(spec.name, params)
+            chunks = {c.id: c for c in self.chunks(docs, chunker)}
+            t = time.perf_counter()
+            run = reranker.rerank(queries, first, chunks, self.depth)
+            rt = {"rerank_s": time.perf_counter() - t}
+            rt["rerank_ms"] = {q: 1000 * v for q, v in (getattr(reranker, "last_timings", None) or {}).items()}
+            write_parquet(run.to_frame("rerank"), path)
+            _write_timings(path, rt)
+            self._runs[key] = (run, rt)
+        run, rt = self._runs[key]
+        return first, run, {**timings, **rt}
 
     def _hybrid(self, docs, queries, chunker, retriever) -> tuple[Run, dict[str, float]]:
         runs, index_s, retrieve_s = [], 0.0, 0.0

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from ragkit.errors import ConfigError
-from ragkit.experiment.grid import ComponentSpec, expand_components
+from ragkit.experiment.grid import ComponentSpec, Grid, expand_components
 from ragkit.experiment.spec import ExperimentSpec
-from ragkit.registry import CHUNKERS, RETRIEVERS, Registry, format_validation_error
+from ragkit.registry import CHUNKERS, RERANKERS, RETRIEVERS, Registry, format_validation_error
 
 
 def _check_components(field: str, specs: list[dict], registry: Registry, problems: list[str]) -> list[ComponentSpec]:
@@ -68,11 +68,20 @@ def _check_metrics(spec: ExperimentSpec, problems: list[str]) -> None:
         )
 
 
-def validate_experiment(spec: ExperimentSpec) -> tuple[list[ComponentSpec], list[ComponentSpec]]:
-    """(chunker specs, retriever specs) of a valid experiment; ConfigError listing every problem otherwise."""
+def _rerankers(spec: ExperimentSpec, problems: list[str]) -> list[ComponentSpec | None]:
+    if not spec.rerankers:
+        return [None]
+    real = [r for r in spec.rerankers if r.get("name") != "none"]
+    out: list[ComponentSpec | None] = [None] if len(real) < len(spec.rerankers) else []
+    return out + _check_components("rerankers", real, RERANKERS, problems)
+
+
+def validate_experiment(spec: ExperimentSpec) -> Grid:
+    """The expanded grid of a valid experiment; ConfigError listing every problem otherwise."""
     problems: list[str] = []
     chunkers = _check_components("chunkers", spec.chunkers, CHUNKERS, problems)
     retrievers = _check_components("retrievers", spec.retrievers, RETRIEVERS, problems)
+    rerankers = _rerankers(spec, problems)
     _check_paths(spec, problems)
     _check_metrics(spec, problems)
     try:
@@ -83,4 +92,4 @@ def validate_experiment(spec: ExperimentSpec) -> tuple[list[ComponentSpec], list
         problems.append(f"device: {err}")
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in experiment '{spec.name}':\n  " + "\n  ".join(problems))
-    return chunkers, retrievers
+    return Grid(chunkers, retrievers, rerankers)

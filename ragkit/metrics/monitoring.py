@@ -43,3 +43,27 @@ def cosine_monitor(run: Run, queries: Sequence[Query], chunk_texts: Mapping[str,
         )
     cols = ["query_id", "top1_cosine", f"mean_cosine@{k}", "top1_top2_margin"]
     return pd.DataFrame(rows, columns=cols).set_index("query_id")
+
+
+def rerank_monitor(first: Run, reranked: Run, queries: Sequence[Query], k: int = 10):
+    """Per query: the reranker's scores and how much it moved the ranking.
+
+    Columns: ``rerank_top1`` (reranker score of the new top hit), ``rerank_mean@k``,
+    ``rerank_top1_prev_rank`` (first-stage rank of the chunk the reranker put first;
+    1 = unchanged), ``rerank_rank_change@k`` (mean absolute rank change over the new
+    top k). NaN for queries with no hits.
+    """
+    import pandas as pd
+
+    rows = []
+    for q in queries:
+        new = reranked.get(q.id, ())[:k]
+        old_rank = {h.chunk_id: r for r, h in enumerate(first.get(q.id, ()), 1)}
+        if not new:
+            rows.append((q.id, np.nan, np.nan, np.nan, np.nan))
+            continue
+        scores = np.array([h.score for h in new], dtype=float)
+        moves = [abs(old_rank.get(h.chunk_id, r) - r) for r, h in enumerate(new, 1)]
+        rows.append((q.id, scores[0], scores.mean(), old_rank.get(new[0].chunk_id, np.nan), float(np.mean(moves))))
+    cols = ["query_id", "rerank_top1", f"rerank_mean@{k}", "rerank_top1_prev_rank", f"rerank_rank_change@{k}"]
+    return pd.DataFrame(rows, columns=cols).set_index("query_id")

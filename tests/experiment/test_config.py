@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ragkit.errors import ConfigError
-from ragkit.experiment.grid import expand_components, make_cells
+from ragkit.experiment.grid import Grid, expand_components
 from ragkit.experiment.spec import apply_override, load_spec
 from ragkit.experiment.validate import validate_experiment
 from ragkit.registry import CHUNKERS, RETRIEVERS
@@ -73,7 +73,7 @@ def test_grid_expansion_and_labels():
     assert [c.label for c in chunkers] == ["chars(size=400)", "chars(size=800)", "markdown"]
     assert [r.label for r in retrievers] == ["bm25", "hybrid(alpha=0.3)", "hybrid(alpha=0.7)"]
     assert retrievers[1].params["weights"] == [1.0, 2.0]  # a list-typed field does not expand
-    cells = make_cells(chunkers, retrievers)
+    cells = Grid(chunkers, retrievers).cells()
     assert len(cells) == 9 and len({c.key() for c in cells}) == 9
 
 
@@ -95,7 +95,7 @@ def test_shipped_configs_validate(acme_dir):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    chunkers, retrievers = validate_experiment(load_spec(root / "experiments" / "quickstart.yaml"))
-    assert len(chunkers) * len(retrievers) == 12
+    grid = validate_experiment(load_spec(root / "experiments" / "quickstart.yaml"))
+    assert len(grid.cells()) == 12
     spec = load_spec(root / "experiments" / "beir_scifact.yaml", ["corpus.path=" + str(acme_dir)])
     assert spec.corpus.format == "beir"
