@@ -27,10 +27,13 @@ def _console(console=None):
 def _print_paired(table_df, console) -> None:
     from rich.table import Table
 
-    first = table_df.iloc[0] if len(table_df) else None
-    title = f"{first['metric']} vs baseline {first['baseline']!r} (paired, 95% bootstrap CI, Holm over permutation p)" if first is not None else "no other configuration"
+    title = "no other configuration"
+    if len(table_df):
+        first = table_df.iloc[0]
+        title = f"{first['metric']} vs baseline {first['baseline']!r} (paired, 95% bootstrap CI, Holm over permutation p)"
     table = Table(title=title, pad_edge=False)
-    for name in ("configuration", "mean", "baseline", "delta", "delta 95% CI", "p perm", "p wilcoxon", "p holm", "", "n"):
+    headers = ("configuration", "mean", "baseline", "delta", "delta 95% CI", "p perm", "p wilcoxon", "p holm", "", "n")
+    for name in headers:
         table.add_column(name, justify="left" if name == "configuration" else "right", no_wrap=True)
     for row in table_df.itertuples(index=False):
         mark = "*" if row.p_holm < _ALPHA else ""
@@ -46,7 +49,8 @@ def _print_paired(table_df, console) -> None:
 def _print_drift(drift_df, console) -> None:
     from rich.table import Table
 
-    table = Table(title="Monitoring drift (run A = reference; PSI < 0.1 stable, 0.1-0.25 moderate, > 0.25 large)", pad_edge=False)
+    title = "Monitoring drift (run A = reference; PSI < 0.1 stable, 0.1-0.25 moderate, > 0.25 large)"
+    table = Table(title=title, pad_edge=False)
     for name in ("configuration", "signal", "mean A", "mean B", "KS", "KS p", "PSI"):
         table.add_column(name, justify="left" if name in ("configuration", "signal") else "right", no_wrap=True)
     for row in drift_df.itertuples(index=False):
@@ -67,7 +71,10 @@ def compare(run_dirs: list[Path], baseline: str | None, metric: str | None, cons
     console = _console(console)
     if len(run_dirs) == 1:
         if not baseline:
-            raise ConfigError("one run folder needs --baseline NAME (a configuration, e.g. 'chars | bm25'); or pass two run folders to see drift")
+            raise ConfigError(
+                "one run folder needs --baseline NAME (a configuration, e.g. 'chars | bm25'); "
+                "or pass two run folders to see drift"
+            )
         _print_paired(compare_configs(run_dirs[0], baseline, metric), console)
     elif len(run_dirs) == 2:
         _print_drift(compare_runs(run_dirs[0], run_dirs[1]), console)
@@ -77,8 +84,8 @@ def compare(run_dirs: list[Path], baseline: str | None, metric: str | None, cons
 
 def compare_command(
     run_dir: Path = typer.Argument(..., help="Run folder, e.g. runs/quickstart-20261123-163935."),
-    run_dir_b: Optional[Path] = typer.Argument(None, help="Second run folder: show monitoring drift from RUN_DIR to it."),
-    baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Baseline configuration, e.g. 'chars | bm25'."),
+    run_dir_b: Optional[Path] = typer.Argument(None, help="Second run folder: show signal drift from RUN_DIR to it."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Baseline configuration, e.g. 'chars | bm25'"),
     metric: Optional[str] = typer.Option(None, "--metric", "-m", help="Per-query metric (default: the run's primary)."),
 ) -> None:
     """Compare configurations against a baseline (paired tests), or two runs (signal drift)."""

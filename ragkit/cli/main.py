@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from ragkit.cli.compare import compare_command
 from ragkit.errors import RagkitError
 
 app = typer.Typer(
@@ -55,6 +56,10 @@ def run(
     except RagkitError as err:
         _fail(err)
     print_leaderboard(res.results, res.primary)
+    if res.signal is not None and len(res.signal):
+        from ragkit.experiment.leaderboard import print_signal
+
+        print_signal(res.signal, res.signal_success)
     typer.echo(f"run folder: {res.run_dir}")
 
 
@@ -89,6 +94,9 @@ def chunks(
         chunk_stats(str(config), model, tuple(set_ or ()))
     except RagkitError as err:
         _fail(err)
+
+
+app.command("compare")(compare_command)
 
 
 @app.command()

@@ -45,12 +45,15 @@ def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise ConfigError(f"run folder {str(run_dir)!r} does not exist; pass a folder written by `ragkit run`, e.g. runs/<name>-<timestamp>")
+        raise ConfigError(
+            f"run folder {str(run_dir)!r} does not exist; pass a folder written by `ragkit run`, "
+            "e.g. runs/<name>-<timestamp>"
+        )
     missing = [n for n in ("per_query.parquet", "results.parquet") if not (run_dir / n).is_file()]
     if missing:
         raise ConfigError(
-            f"run folder {str(run_dir)!r} lacks {', '.join(missing)}; the run did not finish or this is not a run folder; "
-            "re-run it (`ragkit run CONFIG --resume`) or pass another folder"
+            f"run folder {str(run_dir)!r} lacks {', '.join(missing)}; the run did not finish or this is not "
+            "a run folder; re-run it (`ragkit run CONFIG --resume`) or pass another folder"
         )
     return pd.read_parquet(run_dir / "per_query.parquet"), pd.read_parquet(run_dir / "results.parquet")
 

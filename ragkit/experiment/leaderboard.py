@@ -45,3 +45,23 @@ def print_leaderboard(results, primary: str, console=None) -> None:
         cells = [v if isinstance(v, str) else f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}" for v in row]
         table.add_row(str(i), str(name), *cells, style="bold" if i == 1 else None)
     console.print(table)
+
+
+def print_signal(signal, success: str, console=None) -> None:
+    """AUROC of the label-free signals as predictors of a hit, one row per configuration."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=max(Console().width, 120))
+    wide = signal.pivot_table(index="config", columns="signal", values="auroc", sort=False)
+    rate = signal.groupby("config", sort=False)[["base_rate", "n"]].first()
+    table = Table(title=f"Can label-free monitoring be trusted here? AUROC of each signal vs {success} "
+                        "(0.5 = no information, 1.0 = perfect)")
+    table.add_column("configuration", no_wrap=True)
+    table.add_column("hit rate (n)", justify="right")
+    for c in wide.columns:
+        table.add_column(c, justify="right")
+    for name, row in wide.iterrows():
+        r = rate.loc[name]
+        table.add_row(str(name), f"{r['base_rate']:.2f} ({int(r['n'])})", *("" if v != v else f"{v:.2f}" for v in row))
+    console.print(table)

@@ -36,6 +36,8 @@ class RunResult:
     per_query: Any
     rankings: Any
     primary: str
+    signal: Any = None  # AUROC of each label-free signal vs retrieval success, per configuration
+    signal_success: str = ""  # the per-query metric that defines success for ``signal``
 
     def leaderboard(self):
         """One row per configuration, sorted by the primary metric (best first)."""
@@ -164,8 +166,22 @@ def _finish(run_dir: Path, spec: ExperimentSpec, config_key: str, frames) -> Run
     write_parquet(per_query, run_dir / "per_query.parquet")
     write_parquet(rankings, run_dir / "rankings.parquet")
     write_parquet(results, run_dir / "results.parquet")
+    success = f"doc:hit_rate@{min(spec.k)}"
+    signal = _signal_quality(per_query, success)
+    if signal is not None:
+        write_parquet(signal, run_dir / "signal.parquet")
     write_json({"config_key": config_key, "finished": True, "cells": len(frames)}, run_dir / "state.json")
-    return RunResult(run_dir, results, per_query, rankings, spec.primary)
+    return RunResult(run_dir, results, per_query, rankings, spec.primary, signal, success)
+
+
+def _signal_quality(per_query, success: str):
+    """Can the label-free signals be trusted here? AUROC of each vs a doc-level hit at the smallest k
+    (at k=10 nearly every query is a hit, which leaves too few failures to judge a signal)."""
+    if success not in per_query.columns:
+        return None
+    from ragkit.metrics.signal import signal_quality
+
+    return signal_quality(per_query, success=success)
 
 
 def _attach_log(run_dir: Path) -> logging.Handler:

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("cmd", [[], ["run"], ["validate"], ["chunks"], ["version"]])
+@pytest.mark.parametrize("cmd", [[], ["run"], ["validate"], ["chunks"], ["compare"], ["version"]])
 def test_every_command_has_help(cmd):
     res = runner.invoke(app, [*cmd, "--help"])
     assert res.exit_code == 0 and "Usage" in res.output

@@ -70,7 +70,7 @@ def isolated_cache(monkeypatch):
 
 def test_run_writes_folder_and_sane_metrics(tmp_path, isolated_cache, embedder):
     res = ragkit.run(str(make_experiment(tmp_path)))
-    for name in ("config.yaml", "results.parquet", "per_query.parquet", "rankings.parquet", "run.log", "state.json"):
+    for name in ("config.yaml", "results.parquet", "per_query.parquet", "rankings.parquet", "signal.parquet", "run.log", "state.json"):
         assert (res.run_dir / name).is_file(), name
     r = res.results
     assert set(r["config"]) == {f"{c} | {x}" for c in ("chars", "markdown") for x in ("bm25", "dense", "hybrid")}
@@ -85,6 +85,9 @@ def test_run_writes_folder_and_sane_metrics(tmp_path, isolated_cache, embedder):
     assert top["doc:hit_rate@1"] == 1.0  # the error code is a lexical hit
     assert set(res.rankings.columns) >= {"config", "query_id", "rank", "chunk_id", "doc_id", "score"}
     assert res.rankings.groupby(["config", "query_id"]).size().max() <= 3
+    assert res.signal_success == "doc:hit_rate@1" and set(res.signal["signal"]) >= {"top1_cosine"}
+    assert res.signal["auroc"].dropna().between(0, 1).all()
+    assert {"q05", "q50", "q95"} <= set(r.columns) and (ir["q05"] <= ir["q95"]).all()
     board = res.leaderboard()
     assert list(board.index)[0] in set(r["config"]) and board.iloc[0, 0] >= board.iloc[-1, 0]
 
