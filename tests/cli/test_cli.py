@@ -20,7 +20,7 @@ def test_every_command_has_help(cmd):
 def test_validate_quickstart_ok():
     res = runner.invoke(app, ["validate", str(ROOT / "experiments" / "quickstart.yaml")])
     assert res.exit_code == 0, res.output
-    assert "3 chunker(s) x 4 retriever(s) = 12 configurations" in res.output
+    assert "3 chunker(s) x 4 retriever(s) x 2 rerank option(s) = 24 configurations" in res.output
 
 
 def test_validate_reports_bad_override_and_exits_2():

@@ -96,6 +96,6 @@ def test_shipped_configs_validate(acme_dir):
 
     root = Path(__file__).resolve().parents[2]
     grid = validate_experiment(load_spec(root / "experiments" / "quickstart.yaml"))
-    assert len(grid.cells()) == 12
+    assert len(grid.cells()) == 24 and grid.rerankers[0] is None
     spec = load_spec(root / "experiments" / "beir_scifact.yaml", ["corpus.path=" + str(acme_dir)])
     assert spec.corpus.format == "beir"

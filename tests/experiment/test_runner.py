@@ -157,3 +157,23 @@ def test_ann_index_recall_is_reported(tmp_path, isolated_cache, embedder):
     res = ragkit.run(str(cfg))
     row = res.results[(res.results.level == "cost") & (res.results.metric == "ann_recall@10")]
     assert len(row) == 1 and 0.0 <= row["mean"].iloc[0] <= 1.0
+
+
+def test_rerank_stage_logs_scores_and_rank_changes(tmp_path, isolated_cache, embedder):
+    cfg = make_experiment(
+        tmp_path,
+        chunkers=[{"name": "chars", "size": 80, "overlap": 20}],
+        retrievers=[{"name": "bm25"}],
+    )
+    spec = yaml.safe_load(cfg.read_text())
+    spec["rerankers"] = [{"name": "none"}, {"name": "late_interaction", "depth": 5}]
+    cfg.write_text(yaml.safe_dump(spec))
+    res = ragkit.run(str(cfg))
+    pq = res.per_query
+    assert set(pq.config) == {"chars | bm25", "chars | bm25 | late_interaction"}
+    rr = pq[pq.config == "chars | bm25 | late_interaction"].set_index("query_id")
+    assert rr.loc["q1", "rerank_top1"] > 0 and rr.loc["q1", "rerank_top1_prev_rank"] >= 1
+    assert (rr["rerank_ms"].dropna() >= 0).all() and "rerank_rank_change@3" in rr
+    stages = set(res.rankings.loc[res.rankings.config.str.endswith("late_interaction"), "stage"])
+    assert stages == {"rerank"}
+    assert "rerank_top1" in set(res.signal["signal"])
