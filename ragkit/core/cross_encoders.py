@@ -57,7 +57,12 @@ def _load(path: str, device: str, torch_dtype, name: str):
         raise MissingDependencyError("cross-encoders need sentence-transformers: pip install sentence-transformers") from None
     log.info("loading cross-encoder %s on %s (%s)", name, device, torch_dtype)
     # load on CPU, cast, then move: the cast never needs two fp32 copies on the accelerator
-    ce = CrossEncoder(path, device="cpu")
+    try:
+        ce = CrossEncoder(path, device="cpu")
+    except OSError as err:  # hub unreachable / unknown repo / missing files
+        from ragkit.core.models import model_load_error
+
+        raise model_load_error(name, err) from err
     ce.to(dtype=torch_dtype)
     ce.to(device)
     ce.eval()

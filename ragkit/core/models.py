@@ -47,6 +47,16 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def model_load_error(name: str, err: Exception) -> ConfigError:
+    """A ConfigError that says why ``name`` could not be loaded and what to use instead."""
+    return ConfigError(
+        f"could not load model '{name}': {str(err).splitlines()[0]}\n"
+        "It is not a local folder, and it could not be fetched from the Hugging Face hub (offline?). "
+        "Give a local model folder, download it first where you are online, or use 'default' "
+        "(the bundled all-MiniLM-L6-v2)."
+    )
+
+
 def get_embedder(model: str = DEFAULT_EMBEDDER, device: str = "auto", dtype: str = "auto") -> Embedder:
     """The shared embedder for ``model`` on ``device`` (loaded on first call, then reused)."""
     from ragkit.core.embedder import Embedder
@@ -58,7 +68,10 @@ def get_embedder(model: str = DEFAULT_EMBEDDER, device: str = "auto", dtype: str
     with _LOCK:
         if key not in _LOADED:
             log.info("loading embedder %s on %s", model, dev)
-            _LOADED[key] = Embedder.load(path, device=dev, dtype=dtype, name=model)
+            try:
+                _LOADED[key] = Embedder.load(path, device=dev, dtype=dtype, name=model)
+            except OSError as err:  # hub unreachable / unknown repo / missing files
+                raise model_load_error(model, err) from err
         return _LOADED[key]
 
 

@@ -94,3 +94,9 @@ def test_model_signature_follows_local_files(tmp_path):
     (tmp_path / "w.bin").write_bytes(b"22")
     assert model_signature(str(tmp_path)) != s1
     assert model_signature("default").startswith("bundled-minilm-")
+
+
+def test_unreachable_hub_model_gives_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError, match="(?s)could not load model 'no-such-org/no-such-model'.*use 'default'"):
+        get_embedder("no-such-org/no-such-model", device="cpu")
