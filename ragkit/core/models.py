@@ -75,6 +75,19 @@ def get_embedder(model: str = DEFAULT_EMBEDDER, device: str = "auto", dtype: str
         return _LOADED[key]
 
 
+class SharedEmbedderMixin:
+    """For components whose config has ``model`` and ``device``: ``self.embedder`` is the
+    process-wide shared :class:`~ragkit.core.embedder.Embedder`, loaded on first use."""
+
+    _embedder: Embedder | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.config.model, self.config.device)  # type: ignore[attr-defined]
+        return self._embedder
+
+
 def loaded_models() -> list[str]:
     """Names of the models loaded in this process (for tests and diagnostics)."""
     return [f"{p} ({d}, {t})" for p, d, t in _LOADED]

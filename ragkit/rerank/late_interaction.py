@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from ragkit.core.models import SharedEmbedderMixin
 from ragkit.data.types import Chunk, Query, Run
 from ragkit.registry import RERANKERS, ComponentConfig
 from ragkit.rerank.base import Reranker, apportion, build_run, check_k, collect_candidates
@@ -109,7 +110,7 @@ def _sha(text: str) -> str:
 
 
 @RERANKERS.register("late_interaction")
-class LateInteractionReranker(Reranker):
+class LateInteractionReranker(SharedEmbedderMixin, Reranker):
     """Rescore the top ``depth`` first-stage hits by ColBERT MaxSim over the shared encoder's token embeddings.
 
     ``last_timings`` maps query id -> seconds of the last ``rerank`` call: the wall
@@ -132,17 +133,7 @@ class LateInteractionReranker(Reranker):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self._embedder = None
         self.last_timings: dict[str, float] = {}
-
-    @property
-    def embedder(self):
-        """The process-wide shared embedder (the dense retriever's model; loaded on first use)."""
-        if self._embedder is None:
-            from ragkit.core.models import get_embedder
-
-            self._embedder = get_embedder(self.config.model, self.config.device)
-        return self._embedder
 
     @property
     def token_cache(self) -> dict[str, np.ndarray]:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from ragkit.core.models import SharedEmbedderMixin
 from ragkit.data.types import Chunk, Hit, Query, Run
 from ragkit.errors import ConfigError, DataValidationError, RagkitError
 from ragkit.registry import RETRIEVERS, ComponentConfig
@@ -91,7 +92,7 @@ def _merge(best, block, k: int):
 
 
 @RETRIEVERS.register("dense")
-class DenseRetriever(Retriever):
+class DenseRetriever(SharedEmbedderMixin, Retriever):
     """Exact cosine-similarity retrieval over bi-encoder embeddings stored in LanceDB.
 
     Args:
@@ -140,7 +141,6 @@ class DenseRetriever(Retriever):
                     key,
                     ENV_PREFIX,
                 )
-        self._embedder = None
         self._chunks: list[Chunk] = []
         self._row: dict[str, int] | None = None  # chunk id -> position; None until index()
         self._matrix = None  # torch (n, d) float32 on the embedder's device
@@ -150,15 +150,6 @@ class DenseRetriever(Retriever):
     def __repr__(self) -> str:  # storage option values may be secrets: show keys only
         cfg = {**self.config_dict(), "storage_options": {k: "***" for k in self.config.storage_options}}
         return f"DenseRetriever({', '.join(f'{k}={v!r}' for k, v in cfg.items())})"
-
-    @property
-    def embedder(self):
-        """The shared :class:`~ragkit.core.embedder.Embedder` (loaded on first use)."""
-        if self._embedder is None:
-            from ragkit.core.models import get_embedder
-
-            self._embedder = get_embedder(self.config.model, self.config.device)
-        return self._embedder
 
     @property
     def table(self) -> ChunkTable | None:
