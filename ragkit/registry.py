@@ -17,7 +17,6 @@ point is a module that calls ``REGISTRY.register`` on import).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib
 import json
@@ -25,7 +24,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ragkit.errors import ConfigError
+from ragkit.errors import ConfigError, did_you_mean
 
 T = TypeVar("T")
 
@@ -121,8 +120,7 @@ class Registry(Generic[T]):
             _load_plugins()
         if name not in self._classes:
             names = self.names()
-            close = difflib.get_close_matches(str(name), names, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(name, names)
             raise ConfigError(f"unknown {self.kind} '{name}'; registered: {', '.join(names)}.{hint}")
         return self._classes[name]
 

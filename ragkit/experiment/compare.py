@@ -12,11 +12,10 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ragkit.errors import ConfigError
+from ragkit.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,8 +71,7 @@ def _primary_metric(run_dir: Path) -> str:
 def _check_choice(kind: str, value: str, allowed: list[str], flag: str) -> None:
     if value in allowed:
         return
-    close = difflib.get_close_matches(value, allowed, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(value, allowed)
     raise ConfigError(f"unknown {kind} {value!r}; the run has: {', '.join(allowed)}.{hint} Pass one of them as {flag}")
 
 
