@@ -53,9 +53,10 @@ class Stages:
             log.info("%s: %d chunks in %.2fs", spec.label, len(self._chunks[key]), time.perf_counter() - t)
         return self._chunks[key]
 
-    def _params(self, spec: ComponentSpec) -> dict[str, Any]:
+    def _params(self, registry, spec: ComponentSpec) -> dict[str, Any]:
+        """The spec's params, with the experiment's device where the component takes one."""
         params = dict(spec.params)
-        if "device" in RETRIEVERS.get(spec.name).Config.model_fields and "device" not in params:
+        if "device" in registry.get(spec.name).Config.model_fields and "device" not in params:
             params["device"] = self.device
         return params
 
@@ -64,60 +65,58 @@ class Stages:
             [self.corpus_key, chunker.key(), name, _with_model_signatures(params), self.queries_key, self.depth, self.where]
         )
 
-    def run(self, docs, queries: Sequence[Query], chunker: ComponentSpec, spec: ComponentSpec) -> tuple[Run, dict[str, float]]:
-        """The ranking of ``spec`` over ``chunker``'s chunks at the experiment depth, and its timings."""
-        params = self._params(spec)
-        key = self.run_key(chunker, spec.name, params)
+    def _cached(self, key: str, path: Path, stage: str, compute, defaults: dict[str, Any]) -> tuple[Run, dict[str, Any]]:
+        """Memo, then disk (unless ``reuse`` is off), then ``compute()`` whose result is written to disk."""
         if key in self._runs:
             return self._runs[key]
-        path = self.dir / "runs" / f"{key}.parquet"
         if self.reuse and path.is_file():
             import pandas as pd
 
-            df = pd.read_parquet(path)
-            timings = {"index_s": 0.0, "retrieve_s": 0.0, **_read_timings(path)}
-            self._runs[key] = (Run.from_frame(df), timings)
+            self._runs[key] = (Run.from_frame(pd.read_parquet(path)), {**defaults, **_read_timings(path)})
             return self._runs[key]
-        retriever = RETRIEVERS.create(spec.name, params)
-        chunks = self.chunks(docs, chunker)
-        if hasattr(retriever, "sub_specs") and hasattr(retriever, "fuse"):
-            result = self._hybrid(docs, queries, chunker, retriever)
-        else:
+        run, timings = compute()
+        write_parquet(run.to_frame(stage), path)
+        _write_timings(path, timings)
+        self._runs[key] = (run, timings)
+        return run, timings
+
+    def run(self, docs, queries: Sequence[Query], chunker: ComponentSpec, spec: ComponentSpec) -> tuple[Run, dict[str, float]]:
+        """The ranking of ``spec`` over ``chunker``'s chunks at the experiment depth, and its timings."""
+        params = self._params(RETRIEVERS, spec)
+        key = self.run_key(chunker, spec.name, params)
+
+        def compute():
+            retriever = RETRIEVERS.create(spec.name, params)
+            if hasattr(retriever, "sub_specs") and hasattr(retriever, "fuse"):
+                return self._hybrid(docs, queries, chunker, retriever)
+            chunks = self.chunks(docs, chunker)
             t0 = time.perf_counter()
             retriever.index(chunks)
             t1 = time.perf_counter()
             run = retriever.retrieve(queries, self.depth, self.where)
-            result = (run, {"index_s": t1 - t0, "retrieve_s": time.perf_counter() - t1})
+            timings = {"index_s": t1 - t0, "retrieve_s": time.perf_counter() - t1}
             if getattr(retriever, "ann_active", False):  # an approximate index: say what the speed costs
-                result[1]["ann_recall@10"] = float(retriever.ann_recall(queries, k=10))
-        write_parquet(result[0].to_frame(), path)
-        _write_timings(path, result[1])
-        self._runs[key] = result
-        return result
+                timings["ann_recall@10"] = float(retriever.ann_recall(queries, k=10))
+            return run, timings
+
+        return self._cached(key, self.dir / "runs" / f"{key}.parquet", "retrieve", compute, {"index_s": 0.0, "retrieve_s": 0.0})
 
     def rerank(self, docs, queries: Sequence[Query], chunker: ComponentSpec, retriever: ComponentSpec, spec: ComponentSpec):
         """(first-stage run, reranked run, timings with ``rerank_s`` and per-query ``rerank_ms``)."""
         first, timings = self.run(docs, queries, chunker, retriever)
-        params = dict(spec.params)
-        if "device" in RERANKERS.get(spec.name).Config.model_fields and "device" not in params:
-            params["device"] = self.device
-        key = config_hash([self.run_key(chunker, retriever.name, self._params(retriever)), spec.name, _with_model_signatures(params)])
-        path = self.dir / "reranked" / f"{key}.parquet"
-        if self.reuse and path.is_file() and key not in self._runs:
-            import pandas as pd
+        params = self._params(RERANKERS, spec)
+        first_key = self.run_key(chunker, retriever.name, self._params(RETRIEVERS, retriever))
+        key = config_hash([first_key, spec.name, _with_model_signatures(params)])
 
-            self._runs[key] = (Run.from_frame(pd.read_parquet(path)), _read_timings(path))
-        if key not in self._runs:
+        def compute():
             reranker = RERANKERS.create(spec.name, params)
             chunks = {c.id: c for c in self.chunks(docs, chunker)}
             t = time.perf_counter()
             run = reranker.rerank(queries, first, chunks, self.depth)
-            rt = {"rerank_s": time.perf_counter() - t}
-            rt["rerank_ms"] = {q: 1000 * v for q, v in (getattr(reranker, "last_timings", None) or {}).items()}
-            write_parquet(run.to_frame("rerank"), path)
-            _write_timings(path, rt)
-            self._runs[key] = (run, rt)
-        run, rt = self._runs[key]
+            per_query = getattr(reranker, "last_timings", None) or {}
+            return run, {"rerank_s": time.perf_counter() - t, "rerank_ms": {q: 1000 * v for q, v in per_query.items()}}
+
+        run, rt = self._cached(key, self.dir / "reranked" / f"{key}.parquet", "rerank", compute, {})
         return first, run, {**timings, **rt}
 
     def _hybrid(self, docs, queries, chunker, retriever) -> tuple[Run, dict[str, float]]:
