@@ -14,9 +14,11 @@ Vectors are unit length, so the scores are cosine similarities. Ties are broken 
 ascending chunk position, exactly as :func:`ragkit.retrieval.topk.topk` does.
 
 Past ``ann_threshold`` chunks, with ``ann`` set, a LanceDB vector index (IVF-PQ or
-HNSW) is built and unfiltered queries go through it; :meth:`DenseRetriever.ann_recall`
-measures its recall@k against exact search. Filtered queries (``where``) always use
-exact search, so every retriever sees the same candidate set for the same filter.
+HNSW, built with ``ann_params``) is built and unfiltered queries go through it
+(searched with ``nprobes`` / ``ef`` / ``refine_factor``); :meth:`DenseRetriever.ann_recall`
+measures its recall@k against exact search, and experiments report it as
+``ann_recall@10``. Filtered queries (``where``) always use exact search, so every
+retriever sees the same candidate set for the same filter.
 """
 
 from __future__ import annotations
@@ -35,13 +37,12 @@ from ragkit.errors import ConfigError, DataValidationError, RagkitError
 from ragkit.registry import RETRIEVERS, ComponentConfig
 from ragkit.retrieval.base import Retriever
 from ragkit.retrieval.filters import filter_mask
-from ragkit.retrieval.lance_store import ENV_PREFIX, ChunkTable
+from ragkit.retrieval.lance_store import ENV_PREFIX, ChunkTable, check_index_params
 from ragkit.retrieval.topk import topk
 
 log = logging.getLogger(__name__)
 
 _MAX_SCORE_ELEMS = 1 << 25  # cap on one (queries x corpus rows) score block: 128 MiB of float32
-_REFINE_FACTOR = 5  # ANN: re-score 5k candidates with full vectors, so returned scores are exact cosines
 _SECRET_KEY = re.compile(r"secret|password|token|key|credential", re.IGNORECASE)
 
 
@@ -110,6 +111,15 @@ class DenseRetriever(SharedEmbedderMixin, Retriever):
         ann: approximate index to build past ``ann_threshold`` chunks: ``none``,
             ``ivf_pq`` or ``hnsw``.
         ann_threshold: build the ANN index only when the corpus has more chunks.
+        ann_params: index build parameters for LanceDB (``ivf_pq``: ``num_partitions``,
+            ``num_sub_vectors``, ``num_bits``...; ``hnsw``: ``m``, ``ef_construction``,
+            ``num_partitions``...); LanceDB's defaults for the table size otherwise.
+        nprobes: IVF partitions searched per query (LanceDB's default when ``None``).
+        ef: HNSW candidate list size per query (LanceDB's default when ``None``; raised to
+            ``k * refine_factor`` when smaller, as HNSW requires).
+        refine_factor: re-score ``refine_factor * k`` ANN candidates with the full
+            vectors, so returned scores are exact cosines (``None``: no re-scoring).
+        ann_recall_sample: queries sampled to measure the ANN recall against exact search.
 
     Example:
         >>> from ragkit.data.types import Chunk, Query
@@ -130,9 +140,16 @@ class DenseRetriever(SharedEmbedderMixin, Retriever):
         block_size: int = Field(default=65536, ge=1)
         ann: Literal["none", "ivf_pq", "hnsw"] = "none"
         ann_threshold: int = Field(default=100_000, ge=0)
+        ann_params: dict[str, int] = {}
+        nprobes: int | None = Field(default=None, ge=1)
+        ef: int | None = Field(default=None, ge=1)
+        refine_factor: int | None = Field(default=5, ge=1)
+        ann_recall_sample: int = Field(default=200, ge=1)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        if self.config.ann != "none":
+            check_index_params(self.config.ann, self.config.ann_params)
         for key, value in self.config.storage_options.items():
             if _SECRET_KEY.search(key) and not str(value).startswith(ENV_PREFIX):
                 log.warning(
@@ -176,23 +193,41 @@ class DenseRetriever(SharedEmbedderMixin, Retriever):
             self._matrix = None
             return
         emb = self.embedder
-        texts = [self.config.document_prefix + c.indexed_text for c in chunks]
-        self._table = ChunkTable.for_chunks(
-            chunks,
-            texts,
-            fingerprint=emb.fingerprint,
-            dim=emb.dim,
-            uri=self.config.uri,
-            storage_options=self.config.storage_options,
-        )
+        texts = self.document_texts(chunks)
+        self._table = self.table_for(chunks, texts)
         vectors = self._reuse(ids) if self._table.is_complete(len(chunks)) else None
         if vectors is None:
             vectors = emb.encode(texts, batch_size=self.config.batch_size)
             self._table.write(chunks, vectors)
         self._matrix = torch.as_tensor(vectors, device=emb.device)  # (n, d)
         if self.config.ann != "none" and len(chunks) > self.config.ann_threshold:
-            self._table.ensure_index(self.config.ann)
+            self._table.ensure_index(self.config.ann, self.config.ann_params)
             self._ann_table = self._table.open()
+
+    def document_texts(self, chunks: Sequence[Chunk]) -> list[str]:
+        """The texts embedded for ``chunks``: ``document_prefix`` + each chunk's indexed text."""
+        return [self.config.document_prefix + c.indexed_text for c in chunks]
+
+    def table_for(
+        self, chunks: Sequence[Chunk], texts: Sequence[str] | None = None, *, fingerprint: str | None = None,
+        dim: int | None = None,
+    ) -> ChunkTable:
+        """The content-addressed LanceDB table that :meth:`index` reads (or writes) for ``chunks``.
+
+        ``fingerprint`` and ``dim`` default to this process's embedder; pass the ones of
+        the process that embeds (e.g. a GPU worker, whose fp16 weights give another
+        fingerprint) to name the table from elsewhere without loading the model here.
+        """
+        if fingerprint is None or dim is None:
+            fingerprint, dim = self.embedder.fingerprint, self.embedder.dim
+        return ChunkTable.for_chunks(
+            chunks,
+            self.document_texts(chunks) if texts is None else texts,
+            fingerprint=fingerprint,
+            dim=dim,
+            uri=self.config.uri,
+            storage_options=self.config.storage_options,
+        )
 
     def _reuse(self, ids: list[str]) -> np.ndarray | None:
         """Vectors read back from a complete existing table, in ``ids`` order; None if it does not match."""
@@ -297,8 +332,16 @@ class DenseRetriever(SharedEmbedderMixin, Retriever):
         return np.concatenate(vals_out), np.concatenate(idx_out)
 
     def _ann_search(self, qvec: np.ndarray, k: int) -> list[dict[str, Any]]:
-        query = self._ann_table.search(qvec, vector_column_name="vector").distance_type("dot")
-        return query.limit(k).refine_factor(_REFINE_FACTOR).select(["chunk_id", "doc_id"]).to_list()
+        cfg = self.config
+        query = self._ann_table.search(qvec, vector_column_name="vector").distance_type("dot").limit(k)
+        if cfg.nprobes is not None:
+            query = query.nprobes(cfg.nprobes)
+        if cfg.ef is not None:
+            # HNSW needs a candidate list at least as long as what it returns (k, times the refine factor)
+            query = query.ef(max(cfg.ef, k * (cfg.refine_factor or 1)))
+        if cfg.refine_factor is not None:
+            query = query.refine_factor(cfg.refine_factor)
+        return query.select(["chunk_id", "doc_id"]).to_list()
 
     def _retrieve_ann(self, query_ids: list[str], qvecs: np.ndarray, k: int) -> Run:
         out = {}
@@ -307,11 +350,12 @@ class DenseRetriever(SharedEmbedderMixin, Retriever):
             out[qid] = [Hit(r["chunk_id"], r["doc_id"], 1.0 - float(r["_distance"])) for r in self._ann_search(vec, k)]
         return Run(out)
 
-    def ann_recall(self, queries: Sequence[Query], k: int = 10, sample: int = 200, seed: int = 0) -> float:
+    def ann_recall(self, queries: Sequence[Query], k: int = 10, sample: int | None = None, seed: int = 0) -> float:
         """Mean recall@k of the ANN index against exact search, over a random sample of ``queries``.
 
         Returns 1.0 when no ANN index is in use (search is exact). Recall of a query
         is the share of its exact top-k chunk ids that the ANN search also returns.
+        ``sample`` defaults to ``ann_recall_sample``; the result is also logged.
 
         Example:
             >>> r.ann_recall(queries, k=10)  # doctest: +SKIP
@@ -322,6 +366,7 @@ class DenseRetriever(SharedEmbedderMixin, Retriever):
         if not self.ann_active or not queries or k <= 0:
             return 1.0
         rng = np.random.default_rng(seed)
+        sample = self.config.ann_recall_sample if sample is None else sample
         pick = sorted(rng.choice(len(queries), size=min(sample, len(queries)), replace=False))
         qvecs = self.encode_queries([queries[i].text for i in pick])
         _, exact = self._exact(qvecs, k, None)
@@ -330,7 +375,12 @@ class DenseRetriever(SharedEmbedderMixin, Retriever):
             truth = {self._chunks[i].id for i in ex_row}
             found = {r["chunk_id"] for r in self._ann_search(vec, k)}
             recalls.append(len(truth & found) / len(truth))
-        return float(np.mean(recalls))
+        recall = float(np.mean(recalls))
+        log.info(
+            "dense: %s index recall@%d vs exact search = %.3f over %d sampled queries (%d chunks)",
+            self.config.ann, k, recall, len(pick), len(self._chunks),
+        )
+        return recall
 
     def _require_index(self) -> None:
         if self._row is None:

@@ -22,6 +22,12 @@ can never pass for a complete table. The next writer replaces it with
 match. Rows are streamed to LanceDB in record batches of ``batch_rows`` rows, so
 building the Arrow data never holds more than one batch of Python objects.
 
+Streaming. :meth:`ChunkTable.write_stream` takes any iterable of record batches
+(e.g. embeddings arriving from a Ray actor pool, see
+:mod:`ragkit.retrieval.stream_index`) and still commits once, so a corpus never has
+to be held in memory to be indexed. The row format (schema, typed metadata columns,
+batches) lives in :mod:`ragkit.retrieval.chunk_rows`.
+
 Example:
     >>> import numpy as np, tempfile
     >>> from ragkit.data.types import Chunk
@@ -37,26 +43,24 @@ Example:
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import logging
 import os
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
 from ragkit.data.types import Chunk
 from ragkit.errors import ConfigError, DataValidationError
+from ragkit.retrieval.chunk_rows import SCHEMA_VERSION, VECTOR_POS, arrow_schema, conform, row_arrays
+from ragkit.retrieval.chunk_rows import meta_columns, metadata_json  # noqa: F401 - public here since v0.1
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
 ENV_PREFIX = "$env:"
 AnnKind = Literal["ivf_pq", "hnsw"]
-_BASE_COLUMNS = ("chunk_id", "doc_id", "text", "start", "end", "vector", "metadata")
 
 
 def import_lancedb():
@@ -120,107 +124,23 @@ def resolve_storage_options(options: Mapping[str, str] | None) -> dict[str, str]
     return out
 
 
-def _json_default(v: Any) -> Any:
-    if isinstance(v, (_dt.datetime, _dt.date, _dt.time)):
-        return v.isoformat()
-    if isinstance(v, (set, frozenset)):
-        return sorted(v, key=str)
-    if isinstance(v, np.generic):
-        return v.item()
-    return str(v)
-
-
-def metadata_json(meta: Mapping[str, Any]) -> str:
-    """Canonical JSON of a metadata mapping (sorted keys; dates as ISO strings)."""
-    return json.dumps(dict(meta), sort_keys=True, ensure_ascii=False, default=_json_default)
-
-
-def table_name(fingerprint: str, dim: int, chunks: Sequence[Chunk], texts: Sequence[str]) -> str:
+def table_name(
+    fingerprint: str, dim: int, chunks: Iterable[Chunk], texts: Iterable[str], n: int | None = None
+) -> str:
     """Content address of a chunk table: sha256 over the model and every stored field.
 
     ``texts`` are the texts that were embedded (prefixes included), so a change of
-    document prefix, chunker or metadata gives a new table.
+    document prefix, chunker or metadata gives a new table. ``chunks`` and ``texts``
+    may be one-pass iterators (a corpus streamed from disk) when ``n``, their length,
+    is given.
     """
-    h = hashlib.sha256(f"ragkit-chunks-v{SCHEMA_VERSION}|{fingerprint}|{dim}|{len(chunks)}\n".encode())
+    n = len(chunks) if n is None else n  # type: ignore[arg-type]
+    h = hashlib.sha256(f"ragkit-chunks-v{SCHEMA_VERSION}|{fingerprint}|{dim}|{n}\n".encode())
     for c, text in zip(chunks, texts):
         row = [c.id, c.doc_id, c.text, text, c.start, c.end, metadata_json(c.metadata)]
         h.update(json.dumps(row, ensure_ascii=False).encode("utf-8", "surrogatepass"))
         h.update(b"\n")
     return f"chunks_{h.hexdigest()[:32]}"
-
-
-def _column_name(key: str, taken: set[str]) -> str:
-    # lower-case ASCII identifiers need no quoting in LanceDB's SQL (DataFusion)
-    base = "meta_" + re.sub(r"[^0-9a-z_]", "_", str(key).lower())
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}_{n}", n + 1
-    taken.add(name)
-    return name
-
-
-def _value_kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, np.integer)) and -(2**63) <= int(v) < 2**63:
-        return "int"
-    if isinstance(v, (float, np.floating)):
-        return "float"
-    if isinstance(v, (str, _dt.date, _dt.datetime, _dt.time)):
-        return "str"
-    return "json"
-
-
-def _merge_kind(a: str | None, b: str) -> str:
-    if a is None or a == b:
-        return b
-    if {a, b} == {"int", "float"}:
-        return "float"
-    return "json"
-
-
-def meta_columns(metadatas: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
-    """metadata key -> (column name, kind) with kind in bool, int, float, str, json."""
-    kinds: dict[str, str | None] = {}
-    for meta in metadatas:
-        for key, v in meta.items():
-            if v is not None:
-                kinds[key] = _merge_kind(kinds.get(key), _value_kind(v))
-            else:
-                kinds.setdefault(key, None)
-    taken: set[str] = set()
-    return {k: (_column_name(k, taken), kind or "str") for k, kind in sorted(kinds.items(), key=lambda kv: str(kv[0]))}
-
-
-def _cell(v: Any, kind: str) -> Any:
-    if v is None:
-        return None
-    if kind in ("bool", "int", "float"):
-        return v.item() if isinstance(v, np.generic) else v
-    if kind == "str" or isinstance(v, str):
-        return v if isinstance(v, str) else v.isoformat()
-    return json.dumps(v, sort_keys=True, ensure_ascii=False, default=_json_default)
-
-
-def _arrow_schema(dim: int, columns: dict[str, tuple[str, str]]):
-    import pyarrow as pa
-
-    types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string(), "json": pa.string()}
-    fields = [
-        pa.field("chunk_id", pa.string(), nullable=False),
-        pa.field("doc_id", pa.string(), nullable=False),
-        pa.field("text", pa.string()),
-        pa.field("start", pa.int64()),
-        pa.field("end", pa.int64()),
-        pa.field("vector", pa.list_(pa.float32(), dim)),
-        pa.field("metadata", pa.string()),
-    ]
-    fields += [pa.field(col, types[kind]) for col, kind in columns.values()]
-    header = {
-        "ragkit.schema_version": SCHEMA_VERSION,
-        "ragkit.meta_columns": json.dumps({str(k): col for k, (col, _) in columns.items()}),
-    }
-    return pa.schema(fields, metadata=header)
 
 
 class ChunkTable:
@@ -305,13 +225,43 @@ class ChunkTable:
                 f"ChunkTable.write: expected vectors of shape ({len(chunks)}, {self.dim}) for "
                 f"{len(chunks)} chunks, got {vectors.shape}; pass one {self.dim}-d row per chunk"
             )
+        columns = meta_columns([c.metadata for c in chunks])
+        schema = arrow_schema(self.dim, columns)
+        self.write_stream(self._batches(chunks, vectors, columns, schema), schema)
+
+    def write_stream(self, batches: Iterable, schema) -> int:
+        """Write record batches (chunk rows with a ``vector`` column) as the table's single committed version.
+
+        ``batches`` may be a generator fed by an embedding pipeline: LanceDB consumes it
+        as it goes, so only the batches in flight are in memory, and a crash before the
+        end leaves no committed version. ``schema`` is :func:`chunk_schema`'s; extra
+        columns in the batches are dropped. Returns the number of rows written.
+        """
         import pyarrow as pa
 
-        columns = meta_columns([c.metadata for c in chunks])
-        schema = _arrow_schema(self.dim, columns)
-        reader = pa.RecordBatchReader.from_batches(schema, self._batches(chunks, vectors, columns, schema))
-        log.info("writing %d chunks to LanceDB table %s at %s", len(chunks), self.name, self.uri)
-        self.db.create_table(self.name, reader, schema=schema, mode="overwrite")
+        rows, failure = 0, None
+
+        def conformed():
+            nonlocal rows, failure
+            try:
+                for batch in batches:
+                    for part in conform(batch, schema, self.dim):
+                        rows += part.num_rows
+                        yield part
+            except Exception as err:  # LanceDB wraps it in a RuntimeError: keep the original to re-raise
+                failure = err
+                raise
+
+        log.info("writing chunks to LanceDB table %s at %s", self.name, self.uri)
+        reader = pa.RecordBatchReader.from_batches(schema, conformed())
+        try:
+            self.db.create_table(self.name, reader, schema=schema, mode="overwrite")
+        except Exception:
+            if failure is not None:
+                raise failure from None
+            raise
+        log.info("wrote %d chunks to LanceDB table %s", rows, self.name)
+        return rows
 
     def _batches(self, chunks, vectors, columns, schema) -> Iterator:
         import pyarrow as pa
@@ -319,18 +269,8 @@ class ChunkTable:
         for lo in range(0, len(chunks), self.batch_rows):
             part = chunks[lo : lo + self.batch_rows]
             flat = pa.array(np.ascontiguousarray(vectors[lo : lo + len(part)]).ravel(), type=pa.float32())
-            arrays = [
-                pa.array([c.id for c in part], pa.string()),
-                pa.array([c.doc_id for c in part], pa.string()),
-                pa.array([c.text for c in part], pa.string()),
-                pa.array([c.start for c in part], pa.int64()),
-                pa.array([c.end for c in part], pa.int64()),
-                pa.FixedSizeListArray.from_arrays(flat, self.dim),
-                pa.array([metadata_json(c.metadata) for c in part], pa.string()),
-            ]
-            for i, (key, (_, kind)) in enumerate(columns.items(), start=len(_BASE_COLUMNS)):
-                cells = [_cell(c.metadata.get(key), kind) for c in part]
-                arrays.append(pa.array(cells, type=schema.field(i).type))
+            arrays = row_arrays(part, columns, schema)
+            arrays.insert(VECTOR_POS, pa.FixedSizeListArray.from_arrays(flat, self.dim))
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def load_vectors(self) -> tuple[np.ndarray, list[str], list[str], list[dict[str, Any]]]:
@@ -360,18 +300,52 @@ class ChunkTable:
         """True when the ``vector`` column has a vector index."""
         return any("vector" in list(ix.columns) for ix in self.open().list_indices())
 
-    def ensure_index(self, kind: AnnKind) -> None:
-        """Build an approximate vector index (``ivf_pq`` or ``hnsw``) unless one exists.
+    def ensure_index(self, kind: AnnKind, params: Mapping[str, Any] | None = None) -> bool:
+        """Build an approximate vector index (``ivf_pq`` or ``hnsw``) unless the same one exists.
 
         The metric is ``dot``: vectors are unit length, so ``1 - _distance`` is the
-        cosine similarity. Index parameters are LanceDB's defaults for the table size.
+        cosine similarity. ``params`` go to LanceDB's ``IvfPq`` / ``HnswSq`` (e.g.
+        ``num_partitions``, ``num_sub_vectors``, ``m``, ``ef_construction``); LanceDB
+        picks defaults for the table size otherwise. The index is named after its kind
+        and params, so asking for a different one replaces it. Returns True when built.
         """
-        from lancedb.index import HnswSq, IvfPq
+        from ragkit.registry import config_hash
 
-        if kind not in ("ivf_pq", "hnsw"):
-            raise ConfigError(f"ann: unknown index kind '{kind}'; allowed: ivf_pq, hnsw")
-        if self.has_index():
-            return
-        config = IvfPq(distance_type="dot") if kind == "ivf_pq" else HnswSq(distance_type="dot")
-        log.info("building %s index on LanceDB table %s", kind, self.name)
-        self.open().create_index("vector", config=config)
+        config = index_config(kind, params)
+        name = f"vector_{kind}_{config_hash(dict(params or {}))[:8]}"
+        table = self.open()
+        existing = [ix.name for ix in table.list_indices() if "vector" in list(ix.columns)]
+        if name in existing:
+            return False
+        for old in existing:  # one vector index per column, or searches would pick either
+            table.drop_index(old)
+        log.info("building %s index %s on LanceDB table %s", kind, dict(params or {}), self.name)
+        table.create_index("vector", config=config, name=name, replace=True)
+        return True
+
+
+# keys accepted by lancedb.index.IvfPq / HnswSq besides distance_type (a test keeps them in sync)
+ANN_PARAMS = {
+    "ivf_pq": ("num_partitions", "num_sub_vectors", "num_bits", "max_iterations", "sample_rate", "target_partition_size"),
+    "hnsw": ("num_partitions", "m", "ef_construction", "max_iterations", "sample_rate", "target_partition_size"),
+}
+
+
+def check_index_params(kind: str, params: Mapping[str, Any] | None) -> None:
+    """ConfigError unless ``kind`` is an index kind and every key of ``params`` is one of its parameters."""
+    if kind not in ANN_PARAMS:
+        raise ConfigError(f"ann: unknown index kind '{kind}'; allowed: {', '.join(ANN_PARAMS)}")
+    unknown = sorted(set(params or {}) - set(ANN_PARAMS[kind]))
+    if unknown:
+        raise ConfigError(
+            f"ann_params: unknown key(s) {unknown} for ann: {kind}; allowed: {', '.join(ANN_PARAMS[kind])}"
+        )
+
+
+def index_config(kind: str, params: Mapping[str, Any] | None = None):
+    """The LanceDB index config for ``kind`` (``dot`` metric) with ``params``."""
+    from lancedb.index import HnswSq, IvfPq
+
+    check_index_params(kind, params)
+    cls = IvfPq if kind == "ivf_pq" else HnswSq
+    return cls(distance_type="dot", **dict(params or {}))
