@@ -22,8 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
+
+from timing import best_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,15 +52,6 @@ def _pairs(n: int, depth: int):
     return queries, run, by_id, pairs, per_q
 
 
-def _best(fns, repeats: int) -> list[float]:
-    """Best-of-``repeats`` seconds of each function, run interleaved so load spikes hit all of them alike."""
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, ts in zip(fns, times):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-    return [min(ts) for ts in times]
 
 
 def bench_cross_encoder(queries, run, by_id, pairs, depth, device, repeats) -> None:
@@ -82,7 +74,7 @@ def bench_cross_encoder(queries, run, by_id, pairs, depth, device, repeats) -> N
         with torch.inference_mode():
             ce.predict(pairs, batch_size=32, activation_fn=ident, show_progress_bar=False)
 
-    d, r = _best([direct, lambda: reranker.rerank(queries, run, by_id, k=depth)], repeats)
+    d, r = best_of([direct, lambda: reranker.rerank(queries, run, by_id, k=depth)], repeats)
     n = len(pairs)
     print(f"cross_encoder (locally initialised MiniLM + random 1-logit head, {ce.device}, batch 32)")
     print(f"  CrossEncoder.predict           : {n / d:9.1f} pairs/s")
@@ -118,7 +110,7 @@ def bench_late_interaction(queries, run, by_id, pairs, depth, device, repeats) -
         reranker.rerank(queries, run, by_id, k=depth)
 
     direct = lambda: _direct_late_interaction(emb.model, queries, run, by_id, bs)  # noqa: E731
-    d, c, w = _best([direct, cold, lambda: reranker.rerank(queries, run, by_id, k=depth)], repeats)
+    d, c, w = best_of([direct, cold, lambda: reranker.rerank(queries, run, by_id, k=depth)], repeats)
     n = len(pairs)
     n_chunks = len({p[1] for p in pairs})
     print(f"late_interaction (shared bundled MiniLM, {emb.device}, batch {bs}, {n_chunks} distinct chunks)")
