@@ -170,3 +170,10 @@ RERANKERS: Registry = Registry(
         "late_interaction": "ragkit.rerank.late_interaction:LateInteractionReranker",
     },
 )
+LLMS: Registry = Registry(
+    "llm backend",
+    {
+        "transformers": "ragkit.synth.llm.transformers_lm:TransformersLLM",
+        "openai": "ragkit.synth.llm.openai_api:OpenAILLM",
+    },
+)

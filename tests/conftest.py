@@ -31,9 +31,14 @@ def acme_dir() -> Path:
     return ACME
 
 
-def benchdata(name: str) -> Path:
-    """Path of a BEIR dataset in ../shared/benchdata, or skip the test with the reason."""
+def _benchdata(name: str) -> Path:
     path = BENCHDATA / name
     if not (path / "qrels").is_dir():
         pytest.skip(f"benchmark data '{name}' not found at {path} (it lives in the developers' shared/ folder)")
     return path
+
+
+@pytest.fixture(scope="session")
+def benchdata():
+    """``benchdata(name)``: path of a BEIR dataset in ../shared/benchdata, or skip the test with the reason."""
+    return _benchdata

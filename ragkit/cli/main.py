@@ -10,6 +10,12 @@ from typing import Optional
 import typer
 
 from ragkit.cli.compare import compare_command
+from ragkit.cli.report import report_command
+from ragkit.cli.finetune import finetune_command
+from ragkit.cli.agreement import agreement_command
+from ragkit.cli.synth import synth_command
+from ragkit.cli.monitor import monitor_command
+from ragkit.cli.classify import classify_command
 from ragkit.errors import RagkitError
 
 app = typer.Typer(
@@ -60,7 +66,13 @@ def run(
         from ragkit.experiment.leaderboard import print_signal
 
         print_signal(res.signal, res.signal_success)
+    if res.topics is not None:
+        from ragkit.topics.printing import print_topics
+
+        print_topics(res.topics.topics)
     typer.echo(f"run folder: {res.run_dir}")
+    if res.report:
+        typer.echo(f"report: {res.report}")
 
 
 @app.command()
@@ -97,6 +109,12 @@ def chunks(
 
 
 app.command("compare")(compare_command)
+app.command("report")(report_command)
+app.command("finetune")(finetune_command)
+app.command("synth")(synth_command)
+app.command("agreement")(agreement_command)
+app.command("monitor")(monitor_command)
+app.command("classify")(classify_command)
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from ragkit.data.types import Document, Qrels, Query
 from ragkit.errors import ConfigError
@@ -18,6 +19,7 @@ class Inputs:
     docs: list[Document]
     queries: list[Query]
     qrels: Qrels
+    synthetic_set: Path | None = None  # the folder of the synthetic set evaluated, if any
 
     def corpus_key(self) -> str:
         return config_hash([[d.id, d.title, d.text, sorted(d.metadata.items(), key=str)] for d in self.docs])
@@ -42,6 +44,20 @@ def _load_corpus(spec: ExperimentSpec):
     return load_folder(path, on_error=c.on_error), [], Qrels()
 
 
+def load_documents(spec: ExperimentSpec) -> list[Document]:
+    """The corpus documents alone (``corpus.limit`` applied)."""
+    docs = _load_corpus(spec)[0]
+    return docs[: spec.corpus.limit] if spec.corpus.limit else docs
+
+
+def _synthetic(spec: ExperimentSpec, docs: list[Document]):
+    from ragkit.synth.generate import synthesize
+
+    if spec.questions.synthetic is None:
+        raise ConfigError("questions.source: synthetic needs a generator config in questions.synthetic (e.g. {n: 100})")
+    return synthesize(docs, spec.questions.synthetic, corpus_key=Inputs(docs, [], Qrels()).corpus_key(), base_dir=spec.base_dir)
+
+
 def load_inputs(spec: ExperimentSpec) -> Inputs:
     """Documents, queries and qrels; raises ConfigError when nothing can be evaluated."""
     from ragkit.data.jsonl import check_qrels, load_qrels, load_queries_jsonl
@@ -50,7 +66,11 @@ def load_inputs(spec: ExperimentSpec) -> Inputs:
     if spec.corpus.limit:
         docs = docs[: spec.corpus.limit]
     q = spec.questions
-    if q.path:
+    synthetic_set = None
+    if q.use_synthetic():
+        generated = _synthetic(spec, docs)
+        queries, qrels, synthetic_set = generated.queries, generated.qrels, generated.path
+    elif q.path:
         queries = load_queries_jsonl(spec.resolve(q.path), on_error=spec.corpus.on_error)
         qrels = load_qrels(spec.resolve(q.qrels), on_error=spec.corpus.on_error) if q.qrels else Qrels()
     if q.limit:
@@ -63,4 +83,4 @@ def load_inputs(spec: ExperimentSpec) -> Inputs:
         if not qrels:
             raise ConfigError("no question has a relevance label that points at a loaded document; check questions.qrels")
     log.info("loaded %d documents, %d questions, %d with labels", len(docs), len(queries), len(qrels))
-    return Inputs(docs, queries, qrels)
+    return Inputs(docs, queries, qrels, synthetic_set)

@@ -18,6 +18,8 @@ def leaderboard_frame(results, primary: str):
         out.insert(1, "95% CI", [f"[{a:.3f}, {b:.3f}]" for a, b in zip(lo[primary], hi[primary])])
     if "cost:retrieve_ms" in wide:  # first stage + rerank, amortised over the batch of queries
         out["ms/query"] = wide["cost:retrieve_ms"] + (wide["cost:rerank_ms"].fillna(0) if "cost:rerank_ms" in wide else 0)
+    if "cost:ann_recall@10" in wide:  # an approximate index was used: what its speed costs vs exact search
+        out["ANN recall@10"] = wide["cost:ann_recall@10"]
     return out.sort_values(primary, ascending=False)
 
 
@@ -41,7 +43,7 @@ def print_leaderboard(results, primary: str, console=None) -> None:
     for c in board.columns:
         table.add_column(_HEADERS.get(c, c), justify="right", no_wrap=True)
     for i, (name, row) in enumerate(board.iterrows(), 1):
-        cells = [v if isinstance(v, str) else f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}" for v in row]
+        cells = [v if isinstance(v, str) else "-" if v != v else f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}" for v in row]
         table.add_row(str(i), str(name), *cells, style="bold" if i == 1 else None)
     console.print(table)
 

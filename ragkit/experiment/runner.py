@@ -2,7 +2,9 @@
 
 Files in ``runs/<name>-<timestamp>/``: ``config.yaml`` (resolved), ``results.parquet``
 (per configuration x metric: mean and 95% bootstrap CI), ``per_query.parquet``,
-``rankings.parquet`` (top max(k) per query), ``state.json`` and ``run.log``.
+``rankings.parquet`` (top max(k) per query), ``state.json``, ``run.log``, a snapshot of the
+inputs (``questions.parquet``, ``qrels.parquet``, ``chunks.parquet``, ``run_info.json``) and,
+unless ``report: false``, ``report.html`` with its data ``report_data.json``.
 Each finished cell is also stored under ``<cache>/cells/<key>/``, so an interrupted
 run restarted with ``resume=True`` continues where it stopped, and an unchanged
 re-run is near-instant.
@@ -18,6 +20,7 @@ from typing import Any
 
 from ragkit.experiment.grid import Cell
 from ragkit.experiment.inputs import Inputs, load_inputs
+from ragkit.experiment.snapshot import write_snapshot
 from ragkit.experiment.spec import ExperimentSpec, load_spec
 from ragkit.experiment.stages import Stages, _with_model_signatures
 from ragkit.experiment.store import commit_dir, find_resumable, new_run_dir, write_json, write_parquet, write_yaml
@@ -38,6 +41,8 @@ class RunResult:
     primary: str
     signal: Any = None  # AUROC of each label-free signal vs retrieval success, per configuration
     signal_success: str = ""  # the per-query metric that defines success for ``signal``
+    report: Path | None = None  # the HTML report, when written
+    topics: Any = None  # ragkit.topics.TopicAnalysis (topics.parquet, question_topics.parquet), when written
 
     def leaderboard(self):
         """One row per configuration, sorted by the primary metric (best first)."""
@@ -102,8 +107,13 @@ def run(
     overrides: tuple[str, ...] | list[str] = (),
     use_cache: bool = True,
     show_progress: bool | None = None,
+    logged_field: str | None = None,
 ) -> RunResult:
     """Run an experiment from a spec, a config dict or a YAML path; returns the results as DataFrames.
+
+    ``logged_field``: a question field holding a ranking logged by a production system, used
+    instead of retrieving for the questions that have it (``ragkit monitor``; see
+    :mod:`ragkit.experiment.monitor`).
 
     Example:
         >>> import ragkit
@@ -119,15 +129,24 @@ def run(
     run_dir = _prepare_dir(spec, config_key, output_dir, resume)
     handler = _attach_log(run_dir)
     try:
-        frames = _run_cells(cells, spec, inputs, cache, use_cache, show_progress)
+        frames, stages = _run_cells(cells, spec, inputs, cache, use_cache, show_progress, logged_field)
         result = _finish(run_dir, spec, config_key, frames)
+        write_snapshot(run_dir, spec, inputs, cells, [f[1] for f in frames], stages)
+        result.topics = _topics(run_dir, spec, inputs, cells, result)
+        if spec.report.enabled:
+            result.report = _write_report(run_dir)
     finally:
         logging.getLogger("ragkit").removeHandler(handler)
         handler.close()
     return result
 
 
-def _run_cells(cells: list[Cell], spec: ExperimentSpec, inputs: Inputs, cache: Path, use_cache: bool, show_progress):
+def _run_cells(cells: list[Cell], spec: ExperimentSpec, inputs: Inputs, cache: Path, use_cache: bool, show_progress,
+               logged_field: str | None = None):
+    if spec.execution.engine == "ray":  # the local path below never imports Ray
+        from ragkit.experiment.engine import run_cells_ray
+
+        return run_cells_ray(cells, spec, inputs, cache, use_cache, show_progress)
     from ragkit.core.runtime import seed_everything
     from ragkit.experiment.cells import run_cell
     from ragkit.experiment.progress import cell_progress
@@ -143,16 +162,21 @@ def _run_cells(cells: list[Cell], spec: ExperimentSpec, inputs: Inputs, cache: P
     frames = []
     with cell_progress(len(cells), show_progress) as advance:
         for cell in cells:
-            path = cache / "cells" / _cell_key(cell, spec, inputs)
+            key, cell_stages = _cell_key(cell, spec, inputs), stages
+            if logged_field:  # monitor mode: rankings logged in the questions file replace retrieval
+                from ragkit.experiment.monitor import logged_stages
+
+                cell_stages, key = logged_stages(stages, cell, inputs, embedder, logged_field, key)
+            path = cache / "cells" / key
             if use_cache and (path / "rankings.parquet").is_file():
                 log.info("cell %s: cached", cell.name)
                 frames.append(_load_cell(path))
             else:
                 log.info("cell %s: running", cell.name)
-                frames.append(run_cell(cell, spec, inputs, stages, embedder))
+                frames.append(run_cell(cell, spec, inputs, cell_stages, embedder))
                 _save_cell(path, *frames[-1])
             advance(cell.name)
-    return frames
+    return frames, stages
 
 
 def _finish(run_dir: Path, spec: ExperimentSpec, config_key: str, frames) -> RunResult:
@@ -171,7 +195,31 @@ def _finish(run_dir: Path, spec: ExperimentSpec, config_key: str, frames) -> Run
     if signal is not None:
         write_parquet(signal, run_dir / "signal.parquet")
     write_json({"config_key": config_key, "finished": True, "cells": len(frames)}, run_dir / "state.json")
-    return RunResult(run_dir, results, per_query, rankings, spec.primary, signal, success)
+    primary = spec.primary if spec.primary in per_query else "monitor:top1_cosine"  # unlabelled questions
+    return RunResult(run_dir, results, per_query, rankings, primary, signal, success)
+
+
+def _topics(run_dir: Path, spec: ExperimentSpec, inputs: Inputs, cells: list[Cell], result: RunResult):
+    """Topic analysis (``topics:``; see :mod:`ragkit.experiment.topic_step`); a failure is logged, never fatal."""
+    try:
+        from ragkit.experiment.topic_step import run_topics
+
+        return run_topics(run_dir, spec, inputs, cells, result.per_query, result.results, result.primary)
+    except Exception as err:  # noqa: BLE001 - the run is already saved
+        log.warning("could not analyse topics (%s: %s)", type(err).__name__, err, exc_info=True)
+        return None
+
+
+def _write_report(run_dir: Path) -> Path | None:
+    """``report.html`` (and ``report_data.json``); a failure is logged, never fatal: the run is already saved."""
+    try:
+        from ragkit.report import write_report
+
+        return write_report(run_dir)
+    except Exception as err:  # noqa: BLE001 - any rendering bug must not lose a finished run
+        log.warning("could not write the HTML report (%s: %s); retry with `ragkit report %s`",
+                    type(err).__name__, err, run_dir)
+        return None
 
 
 def _signal_quality(per_query, success: str):

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ragkit.errors import ConfigError
 from ragkit.registry import format_validation_error
+from ragkit.synth.config import SynthConfig
+from ragkit.topics.config import TopicsConfig
 
 
 class _Strict(BaseModel):
@@ -36,11 +38,49 @@ class CorpusSpec(_Strict):
 
 
 class QuestionsSpec(_Strict):
-    """Gold questions (JSONL) and their qrels (JSONL spans or TREC/BEIR TSV)."""
+    """Gold questions (JSONL) and their qrels (JSONL spans or TREC/BEIR TSV), and/or a synthetic set.
+
+    ``synthetic``: a generator config (:class:`ragkit.synth.config.SynthConfig`); the set is
+    generated from the corpus (cached by corpus + config) and evaluated. ``source`` picks
+    what ``ragkit run`` evaluates when both are given (default: synthetic when set);
+    ``ragkit agreement`` runs both.
+
+    ``path`` without ``qrels``: unlabelled questions (e.g. a production query log); only
+    label-free monitoring is computed, and a numeric ``feedback`` field is read as user
+    feedback by the topic analysis.
+    """
 
     path: str | None = None
     qrels: str | None = None
     limit: int | None = Field(None, gt=0)
+    synthetic: SynthConfig | None = None
+    source: Literal["gold", "synthetic"] | None = None
+
+    def use_synthetic(self) -> bool:
+        return self.source == "synthetic" or (self.source is None and self.synthetic is not None)
+
+
+class ReportSpec(_Strict):
+    """The HTML report written at the end of a run; ``report: false`` turns it off."""
+
+    enabled: bool = True
+    baseline: str | None = Field(None, description="configuration the others are tested against (default: the first)")
+
+
+class ExecutionSpec(_Strict):
+    """Where the grid runs. ``local`` (default): in this process. ``ray``: corpus embedding on a
+    Ray Data actor pool (a GPU per actor when the cluster has them) and cells as Ray tasks;
+    needs ``pip install 'ragkit[ray]'``. Results are the same either way."""
+
+    engine: Literal["local", "ray"] = "local"
+    address: str | None = Field(
+        None, description="Ray cluster: auto (a running one), ray://HEAD:10001 (Ray Client); none = RAY_ADDRESS or a new local Ray"
+    )
+    num_workers: int | None = Field(None, gt=0, description="embedding actors; none = as many as the cluster fits")
+    num_cpus_per_worker: float = Field(1.0, gt=0, description="CPUs per embedding actor and per cell task")
+    num_gpus_per_worker: float | None = Field(None, ge=0, description="GPUs per actor and task; none = 1 when the cluster has GPUs")
+    batch_size: int = Field(1024, gt=0, description="chunks per batch sent to an embedding actor")
+    embedding_cache: bool = Field(True, description="actors read and fill the embedding cache (off for corpora in the millions)")
 
 
 class ExperimentSpec(_Strict):
@@ -67,6 +107,19 @@ class ExperimentSpec(_Strict):
     output_dir: str = "runs"
     cache_dir: str | None = None
     base_dir: str = Field(".", description="folder that relative paths are resolved against (set by the loader)")
+    execution: ExecutionSpec = ExecutionSpec()
+    report: ReportSpec = ReportSpec()
+    topics: TopicsConfig = Field(default_factory=TopicsConfig, description="topic analysis at the end of a run")
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _topics_switch(cls, v: Any) -> Any:
+        return {"enabled": v} if isinstance(v, bool) else v
+
+    @field_validator("report", mode="before")
+    @classmethod
+    def _report_switch(cls, v: Any) -> Any:
+        return {"enabled": v} if isinstance(v, bool) else v
 
     @field_validator("chunkers", "retrievers", "rerankers")
     @classmethod
@@ -118,7 +171,9 @@ def apply_override(cfg: dict[str, Any], assignment: str) -> None:
             if isinstance(t, list):
                 nxt += [t[int(part)]] if part.isdigit() and int(part) < len(t) else [x for x in t if isinstance(x, dict) and x.get("name") == part]
             elif isinstance(t, dict):
-                nxt.append(t.setdefault(part, {}))
+                if t.get(part) is None:  # absent, or `null` in a saved config (e.g. questions.synthetic)
+                    t[part] = {}
+                nxt.append(t[part])
         if not nxt:
             raise ConfigError(f"--set {key}: nothing matches '{'.'.join(parts[: depth + 1])}' in the config")
         targets = nxt
@@ -128,8 +183,8 @@ def apply_override(cfg: dict[str, Any], assignment: str) -> None:
         t[parts[-1]] = _parse_value(raw)
 
 
-def load_spec(source: str | os.PathLike | dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
-    """Parse a YAML file (safely) or a dict, apply ``--set`` overrides, validate the top level."""
+def read_config(source: str | os.PathLike | dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    """A YAML file (parsed safely) or a dict with ``base_dir`` set and ``--set`` overrides applied; and its name for errors."""
     if isinstance(source, dict):
         cfg, where = dict(source), "config"
         cfg.setdefault("base_dir", os.getcwd())
@@ -147,6 +202,12 @@ def load_spec(source: str | os.PathLike | dict[str, Any], overrides: list[str] |
         where = str(source)
     for o in overrides:
         apply_override(cfg, o)
+    return cfg, where
+
+
+def load_spec(source: str | os.PathLike | dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
+    """Parse a YAML file (safely) or a dict, apply ``--set`` overrides, validate the top level."""
+    cfg, where = read_config(source, overrides)
     try:
         return ExperimentSpec(**cfg)
     except ValidationError as err:

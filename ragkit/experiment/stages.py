@@ -120,15 +120,19 @@ class Stages:
         return first, run, {**timings, **rt}
 
     def _hybrid(self, docs, queries, chunker, retriever) -> tuple[Run, dict[str, float]]:
-        runs, index_s, retrieve_s = [], 0.0, 0.0
+        runs, index_s, retrieve_s, recalls = [], 0.0, 0.0, []
         for name, params in retriever.sub_specs():
             sub, timings = self.run(docs, queries, chunker, ComponentSpec(name, dict(params), name))
             runs.append(sub)
             index_s += timings["index_s"]
             retrieve_s += timings["retrieve_s"]
+            recalls += [timings["ann_recall@10"]] if "ann_recall@10" in timings else []
         t = time.perf_counter()
         fused = retriever.fuse(runs, self.depth)
-        return fused, {"index_s": index_s, "retrieve_s": retrieve_s + time.perf_counter() - t}
+        out = {"index_s": index_s, "retrieve_s": retrieve_s + time.perf_counter() - t}
+        if recalls:  # a member searched an ANN index: the fused ranking inherits its (worst) recall
+            out["ann_recall@10"] = min(recalls)
+        return fused, out
 
 
 def _write_timings(path: Path, timings: dict[str, float]) -> None:

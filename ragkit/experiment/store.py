@@ -27,12 +27,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_parquet(df, path: Path) -> None:
-    """Write a DataFrame to parquet atomically."""
+def write_parquet(df, path: Path, compression: str = "snappy") -> None:
+    """Write a DataFrame to parquet atomically (``compression``: snappy, zstd, gzip or none)."""
     import io
 
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
+    df.to_parquet(buf, index=False, compression=None if compression == "none" else compression)
     atomic_write_bytes(path, buf.getvalue())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from ragkit.errors import ConfigError
+from ragkit.errors import ConfigError, did_you_mean
 from ragkit.experiment.grid import ComponentSpec, Grid, expand_components
 from ragkit.experiment.spec import ExperimentSpec
 from ragkit.registry import CHUNKERS, RERANKERS, RETRIEVERS, Registry, format_validation_error
@@ -49,8 +49,8 @@ def _check_paths(spec: ExperimentSpec, problems: list[str]) -> None:
         value = getattr(q, fld)
         if value is not None and not spec.resolve(value).exists():
             problems.append(f"questions.{fld}: '{value}' does not exist (resolved to {spec.resolve(value)})")
-    if spec.corpus.format != "beir" and (q.path is None) != (q.qrels is None):
-        problems.append("questions: give both 'path' (questions) and 'qrels', or neither")
+    if spec.corpus.format != "beir" and q.qrels is not None and q.path is None:
+        problems.append("questions: 'qrels' needs 'path' (the questions they label); 'path' alone means unlabelled questions")
 
 
 def _check_metrics(spec: ExperimentSpec, problems: list[str]) -> None:
@@ -76,6 +76,14 @@ def _rerankers(spec: ExperimentSpec, problems: list[str]) -> list[ComponentSpec 
     return out + _check_components("rerankers", real, RERANKERS, problems)
 
 
+def _check_config_name(problems: list[str], field: str, value: str | None, names: list[str], extra: str) -> None:
+    """A field that names one configuration of the grid (``chunker | retriever [| reranker]``)."""
+    if value is None or not names or value in names or (extra and value == "best"):
+        return
+    listed = f"{', '.join(names[:6])}{' ...' if len(names) > 6 else ''}"
+    problems.append(f"{field}: '{value}' is not a configuration of this grid; use {extra}one of: {listed}.{did_you_mean(value, names)}")
+
+
 def validate_experiment(spec: ExperimentSpec) -> Grid:
     """The expanded grid of a valid experiment; ConfigError listing every problem otherwise."""
     problems: list[str] = []
@@ -90,6 +98,10 @@ def validate_experiment(spec: ExperimentSpec) -> Grid:
         resolve_device(spec.device)
     except ConfigError as err:
         problems.append(f"device: {err}")
+    grid = Grid(chunkers, retrievers, rerankers)
+    names = [c.name for c in grid.cells()] if not problems else []
+    _check_config_name(problems, "topics.config", spec.topics.config, names, "'best' or ")
+    _check_config_name(problems, "report.baseline", spec.report.baseline, names, "")
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in experiment '{spec.name}':\n  " + "\n  ".join(problems))
-    return Grid(chunkers, retrievers, rerankers)
+    return grid

@@ -89,6 +89,11 @@ def test_overrides():
         apply_override(cfg, "retrievers.colbert.k=1")
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         apply_override(cfg, "k")
+    saved = {"questions": {"path": "q.jsonl", "synthetic": None}}  # a run's config.yaml writes unset sections as null
+    apply_override(saved, "questions.synthetic.n=20")
+    assert saved["questions"] == {"path": "q.jsonl", "synthetic": {"n": 20}}
+    with pytest.raises(ConfigError, match="'k' is not a mapping"):
+        apply_override(cfg, "k.x=1")
 
 
 def test_shipped_configs_validate(acme_dir):

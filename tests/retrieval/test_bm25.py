@@ -231,9 +231,7 @@ def test_registry_and_config_round_trip():
 
 
 @pytest.mark.parametrize(("name", "floor"), [("scifact", 0.66), ("nfcorpus", 0.32)])
-def test_beir_ndcg_at_10_reaches_published_bm25(name, floor):
-    from conftest import benchdata
-
+def test_beir_ndcg_at_10_reaches_published_bm25(name, floor, benchdata):
     from ragkit.data.beir import load_beir
     from ragkit.data.types import Chunk
     from ragkit.metrics.ir import evaluate_docs
