@@ -177,3 +177,10 @@ LLMS: Registry = Registry(
         "openai": "ragkit.synth.llm.openai_api:OpenAILLM",
     },
 )
+
+
+def named_component(value: dict[str, Any], what: str, example: str) -> dict[str, Any]:
+    """A component given in a config as ``{name: ..., **params}``; a ValueError shows the expected form."""
+    if "name" not in value:
+        raise ValueError(f"give the {what} as {{name: {example}, ...params}}; got {value!r}")
+    return value

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ragkit.data.types import Chunk, Judgment, Qrels, Query
 from ragkit.errors import ConfigError
+from ragkit.registry import named_component
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,7 @@ class MiningConfig(BaseModel):
     @field_validator("retriever")
     @classmethod
     def _named(cls, v: dict[str, Any]) -> dict[str, Any]:
-        if "name" not in v:
-            raise ValueError(f"give the retriever as {{name: bm25 | dense | hybrid, ...params}}; got {v!r}")
-        return v
+        return named_component(v, "retriever", "bm25 | dense | hybrid")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ragkit.errors import ConfigError
 from ragkit.experiment.spec import CorpusSpec, read_config
-from ragkit.registry import format_validation_error
+from ragkit.registry import format_validation_error, named_component
 from ragkit.train.embedder import EmbedderTrainConfig
 from ragkit.train.mining import MiningConfig
 from ragkit.train.reranker import RerankerTrainConfig
@@ -112,9 +112,7 @@ class FinetuneSpec(_Strict):
     @field_validator("chunker")
     @classmethod
     def _named(cls, v: dict[str, Any]) -> dict[str, Any]:
-        if "name" not in v:
-            raise ValueError(f"give the chunker as {{name: chars, ...params}}; got {v!r}")
-        return v
+        return named_component(v, "chunker", "chars")
 
     @field_validator("metrics")
     @classmethod
