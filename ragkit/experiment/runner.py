@@ -132,7 +132,7 @@ def run(
         frames, stages = _run_cells(cells, spec, inputs, cache, use_cache, show_progress, logged_field)
         result = _finish(run_dir, spec, config_key, frames)
         write_snapshot(run_dir, spec, inputs, cells, [f[1] for f in frames], stages)
-        result.topics = _topics(run_dir, spec, inputs, cells, result)
+        result.topics = _topics(run_dir, spec, inputs, cells, result, stages)
         if spec.report.enabled:
             result.report = _write_report(run_dir)
     finally:
@@ -199,12 +199,12 @@ def _finish(run_dir: Path, spec: ExperimentSpec, config_key: str, frames) -> Run
     return RunResult(run_dir, results, per_query, rankings, primary, signal, success)
 
 
-def _topics(run_dir: Path, spec: ExperimentSpec, inputs: Inputs, cells: list[Cell], result: RunResult):
+def _topics(run_dir: Path, spec: ExperimentSpec, inputs: Inputs, cells: list[Cell], result: RunResult, stages: Stages):
     """Topic analysis (``topics:``; see :mod:`ragkit.experiment.topic_step`); a failure is logged, never fatal."""
     try:
         from ragkit.experiment.topic_step import run_topics
 
-        return run_topics(run_dir, spec, inputs, cells, result.per_query, result.results, result.primary)
+        return run_topics(run_dir, spec, inputs, cells, result.per_query, result.results, result.primary, stages)
     except Exception as err:  # noqa: BLE001 - the run is already saved
         log.warning("could not analyse topics (%s: %s)", type(err).__name__, err, exc_info=True)
         return None

@@ -1,8 +1,8 @@
 """The runner's last step: topic analysis of one configuration's questions (``topics:`` in the config).
 
 Picks the configuration (``topics.config``: ``best`` = the leaderboard's first, or a
-name), rebuilds its chunks (cached chunkers are cheap; coverage is measured against
-them), and writes ``topics.parquet``, ``question_topics.parquet`` and
+name), takes its chunks from the run's stages (coverage is measured against them),
+and writes ``topics.parquet``, ``question_topics.parquet`` and
 ``topic_classifier/`` through :mod:`ragkit.topics`.
 """
 
@@ -15,6 +15,7 @@ from ragkit.errors import ConfigError, did_you_mean
 from ragkit.experiment.grid import Cell
 from ragkit.experiment.inputs import Inputs
 from ragkit.experiment.spec import ExperimentSpec
+from ragkit.experiment.stages import Stages
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def choose_config(wanted: str, results, per_query, primary: str) -> str:
 
 
 def run_topics(
-    run_dir: Path, spec: ExperimentSpec, inputs: Inputs, cells: list[Cell], per_query, results, primary: str
+    run_dir: Path, spec: ExperimentSpec, inputs: Inputs, cells: list[Cell], per_query, results, primary: str, stages: Stages
 ):
     """Analyse and write the topics of a finished run; None when disabled or too few questions."""
     cfg = spec.topics
@@ -47,13 +48,12 @@ def run_topics(
         log.info("topics: skipped (%s)", why)
         return None
     from ragkit.core.models import get_embedder
-    from ragkit.registry import CHUNKERS
     from ragkit.topics.analysis import analyse_topics, write_topics
 
     name = choose_config(cfg.config, results, per_query, primary)
     cell = next(c for c in cells if c.name == name)
     rows = per_query[per_query["config"] == name].set_index("query_id").select_dtypes("number")
-    chunks = CHUNKERS.create(cell.chunker.name, cell.chunker.params).chunk_all(inputs.docs) if cfg.coverage else None
+    chunks = stages.chunks(inputs.docs, cell.chunker) if cfg.coverage else None  # memoised: the run chunked them
     analysis = analyse_topics(
         inputs.queries, embedder=get_embedder(spec.monitor_model, spec.device), values=rows, docs=inputs.docs,
         chunks=chunks, config=cfg, seed=spec.seed, n_resamples=spec.bootstrap, config_name=name,
