@@ -14,8 +14,7 @@ TOPIC_NEAR_K = 5  # --topics: chunks per weak-topic question (questions.syntheti
 
 def synth(config: str | None, output: str | None, flags: dict, overrides: list[str]):
     """Generate the set described by ``config`` (an experiment YAML; its ``questions.synthetic``) and/or flags."""
-    from ragkit.data.types import Qrels
-    from ragkit.experiment.inputs import Inputs, load_documents
+    from ragkit.experiment.inputs import corpus_key, load_documents
     from ragkit.experiment.spec import load_spec
     from ragkit.synth.config import SynthConfig
     from ragkit.synth.generate import synthesize
@@ -46,7 +45,7 @@ def synth(config: str | None, output: str | None, flags: dict, overrides: list[s
         cfg = cfg.model_copy(update={"target": cfg.target.model_copy(update={"near": near, "near_k": near_k})})
     docs = load_documents(spec)
     # default folder: the cache entry `ragkit run` / `ragkit agreement` use for this corpus + config
-    return synthesize(docs, cfg, Path(output) if output else None, corpus_key=Inputs(docs, [], Qrels()).corpus_key(), base_dir=spec.base_dir)
+    return synthesize(docs, cfg, Path(output) if output else None, corpus_key=corpus_key(docs), base_dir=spec.base_dir)
 
 
 def synth_command(

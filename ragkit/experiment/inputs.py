@@ -14,6 +14,11 @@ from ragkit.registry import config_hash
 log = logging.getLogger(__name__)
 
 
+def corpus_key(docs: list[Document]) -> str:
+    """Content hash of a corpus (ids, titles, texts, metadata): the cache key of everything built from it."""
+    return config_hash([[d.id, d.title, d.text, sorted(d.metadata.items(), key=str)] for d in docs])
+
+
 @dataclass
 class Inputs:
     docs: list[Document]
@@ -22,7 +27,7 @@ class Inputs:
     synthetic_set: Path | None = None  # the folder of the synthetic set evaluated, if any
 
     def corpus_key(self) -> str:
-        return config_hash([[d.id, d.title, d.text, sorted(d.metadata.items(), key=str)] for d in self.docs])
+        return corpus_key(self.docs)
 
     def queries_key(self) -> str:
         return config_hash([[q.id, q.text] for q in self.queries])
@@ -55,7 +60,7 @@ def _synthetic(spec: ExperimentSpec, docs: list[Document]):
 
     if spec.questions.synthetic is None:
         raise ConfigError("questions.source: synthetic needs a generator config in questions.synthetic (e.g. {n: 100})")
-    return synthesize(docs, spec.questions.synthetic, corpus_key=Inputs(docs, [], Qrels()).corpus_key(), base_dir=spec.base_dir)
+    return synthesize(docs, spec.questions.synthetic, corpus_key=corpus_key(docs), base_dir=spec.base_dir)
 
 
 def load_inputs(spec: ExperimentSpec) -> Inputs:
