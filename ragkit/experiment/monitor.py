@@ -108,19 +108,11 @@ class LoggedStages(Stages):
 
 
 def _has_logged(path: Path) -> bool:
-    import json
+    """Whether any record of the log carries logged rankings (bad lines are reported later, by the loader)."""
+    from ragkit.data.jsonl import iter_jsonl
+    from ragkit.data.problems import Problems
 
-    from ragkit.data.jsonl import open_text
-
-    with open_text(path) as f:
-        for line in f:
-            if f'"{LOGGED_FIELD}"' in line:
-                try:
-                    if LOGGED_FIELD in json.loads(line):
-                        return True
-                except ValueError:  # a bad line is reported by the loader
-                    continue
-    return False
+    return any(LOGGED_FIELD in obj for _, obj in iter_jsonl(path, Problems("warn")))
 
 
 def logged_stages(stages: Stages, cell, inputs, embedder, field: str, key: str) -> tuple[Stages, str]:

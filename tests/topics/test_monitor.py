@@ -118,3 +118,12 @@ def test_synth_topics_option_is_checked_before_generating(log_run):
     assert out.exit_code == 2 and "--topics needs --run" in out.output
     out = runner.invoke(app, ["synth", "--run", str(log_run.run_dir), "--topics", "weakest:x"])
     assert out.exit_code == 2 and "expected weakest:N" in out.output
+
+
+def test_a_log_that_is_not_utf8_is_named_with_the_fix(acme_dir, tmp_path):
+    from ragkit.errors import DataValidationError
+
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b'{"id": "a", "text": "refund policy"}\n\xff\xfe not text\n')
+    with pytest.raises(DataValidationError, match=r"log\.jsonl: invalid UTF-8 .*re-save the file as UTF-8"):
+        monitor(log, _config(acme_dir, tmp_path), show_progress=False)
